@@ -1,0 +1,1 @@
+"""Operations: AMI deploy/prune, status, smoke, doctor — boto3, tested on moto."""

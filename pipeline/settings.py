@@ -1,0 +1,78 @@
+"""Settings from the environment (prefix ``OCR_``) and an env file.
+
+AWS endpoints and credentials are *not* settings of ours: boto3 reads the standard variables
+(``AWS_ENDPOINT_URL``, ``AWS_REGION``, ``AWS_ACCESS_KEY_ID``, ...), so the same code talks to
+moto or to AWS. On the nodes the env file is ``/etc/file-processor/env``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+NODE_ENV_FILE = Path("/etc/file-processor/env")
+DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, with its default and its bounds."""
+
+    model_config = SettingsConfigDict(env_prefix="OCR_", extra="ignore")
+
+    queue_url: str = Field("", description="The SQS queue the stream service reads.")
+    dlq_url: str = Field("", description="The dead-letter queue; read from the redrive policy when empty.")
+    opensearch_url: str = Field("http://127.0.0.1:9200", description="OpenSearch endpoint.")
+    opensearch_auth: str = Field("none", pattern="^(none|sigv4|basic)$", description="none, sigv4 or basic.")
+    opensearch_user: str = Field("", description="User name for basic auth.")
+    opensearch_password: SecretStr = Field(SecretStr(""), description="Password for basic auth.")
+    opensearch_verify_tls: bool = Field(True, description="Verify the server's certificate (keep on).")
+    opensearch_timeout_s: float = Field(30.0, gt=0, le=600, description="Per-request time-out.")
+    index: str = Field("documents", min_length=1, description="The index documents are written to.")
+    languages: str = Field("jpn+eng", description="Tesseract languages.")
+    tessdata: str = Field(DEBIAN_TESSDATA, description="Directory holding the .traineddata files.")
+    page_timeout_s: float = Field(120.0, gt=0, le=3600, description="Engine time-out per page.")
+    max_object_bytes: int = Field(200 * 1024**2, gt=0, description="Larger objects are refused unread.")
+    max_pixels: int = Field(
+        120_000_000, gt=0, description="Pixel cap per page (Pillow's bomb guard; PDF pages are scaled down)."
+    )
+    max_pages: int = Field(2000, gt=0, description="Documents with more pages are refused.")
+    dpi: int = Field(300, ge=72, le=600, description="Rasterisation resolution for PDF pages.")
+    s3_timeout_s: float = Field(60.0, gt=0, le=900, description="S3 connect/read time-out.")
+    bulk_max_bytes: int = Field(5 * 1024**2, gt=0, description="Bulk request size bound.")
+    bulk_max_docs: int = Field(500, gt=0, le=10_000, description="Bulk request count bound.")
+    bulk_max_delay_s: float = Field(1.0, gt=0, le=60, description="Longest a document waits to be flushed.")
+    bulk_retries: int = Field(6, ge=0, le=20, description="Retries of 429/5xx items before giving up.")
+    visibility_timeout_s: int = Field(120, ge=10, le=43200, description="Visibility set by each heartbeat.")
+    heartbeat_s: float = Field(30.0, gt=0, description="How often in-flight messages are extended.")
+    drain_timeout_s: float = Field(90.0, gt=0, description="SIGTERM: time to finish or release.")
+    ocr_workers: int = Field(0, ge=0, description="OCR actors; 0 means one per CPU slot of the cluster.")
+    prefetch_per_worker: int = Field(2, ge=1, le=10, description="Messages held per OCR worker.")
+    cloudwatch_namespace: str = Field("", description="Publish the scaling metric here; empty: off.")
+    asg_name: str = Field("", description="Auto Scaling group (lifecycle hook, backlog per instance).")
+    lifecycle_hook: str = Field("", description="Termination lifecycle hook name.")
+
+    def opensearch_secret_values(self) -> list[str]:
+        """Values that must never be logged."""
+        secret = self.opensearch_password.get_secret_value()
+        return [secret] if secret else []
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:
+    """Read settings: explicit overrides, then the environment, then the env file."""
+    path = Path(env_file) if env_file else (NODE_ENV_FILE if NODE_ENV_FILE.exists() else None)
+    if path is not None:
+        _export_env_file(path)
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _export_env_file(path: Path) -> None:
+    """Load KEY=VALUE lines into os.environ (without overriding), so boto3 sees AWS_* too."""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))

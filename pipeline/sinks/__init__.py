@@ -1,0 +1,1 @@
+"""Sinks: where documents go (OpenSearch, Parquet)."""

@@ -1,0 +1,1 @@
+"""Sources: where jobs come from (SQS, S3 prefixes, the DLQ)."""
