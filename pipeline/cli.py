@@ -18,6 +18,7 @@ from pipeline.errors import OcrClusterError
 COMMAND_MODULES = (
     "pipeline.commands.core",
     "pipeline.commands.ops",
+    "pipeline.commands.node",
 )
 
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what is missing on a fresh Debian machine (run as root): Tesseract with jpn+eng,
+# a CJK font for the sample pages, the offline infra checkers, and the Python package in .venv
+# (checkov in .venv-checkov: it and python-hcl2 both ship a top-level `hcl2`).
+# Idempotent: a second run installs nothing. Usage: scripts/setup.sh [--dev]
+set -o errexit -o nounset -o pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-eng fonts-noto-cjk python3-venv)
+DEV_APT_PACKAGES=(shellcheck packer systemd)
+want=("${APT_PACKAGES[@]}")
+[ "${1:-}" = "--dev" ] && want+=("${DEV_APT_PACKAGES[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+extra=""
+[ "${1:-}" = "--dev" ] && extra="[dev]"
+stamp=".venv/.installed${extra:+-dev}-$(sha1sum pyproject.toml | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install -q -e ".${extra}"
+  touch "$stamp"
+fi
+if [ "${1:-}" = "--dev" ] && [ ! -x .venv-checkov/bin/checkov ]; then
+  "$PY" -m venv .venv-checkov
+  .venv-checkov/bin/python -m pip install -q "checkov==3.3.30"
+fi
+echo "setup: ready (.venv${extra:+ with dev tools})"
