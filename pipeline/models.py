@@ -1,0 +1,103 @@
+"""Plain data: jobs in, pages and documents out. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Job:
+    """One object version to OCR, as announced by S3, the native message form, or a listing."""
+
+    bucket: str
+    key: str
+    version_id: str = ""
+    etag: str = ""
+    size: int | None = None
+    sequencer: str = ""
+
+    @property
+    def doc_id(self) -> str:
+        """Deterministic document ``_id``: the same object version always maps to one document.
+
+        S3 keys may be 1,024 bytes and ``_id`` is limited to 512, so the id is a hash.
+        """
+        return document_id(self.bucket, self.key, self.version_id or self.etag.strip('"'))
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key`` for logs and people."""
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def document_id(bucket: str, key: str, version: str) -> str:
+    """SHA-256 of bucket, key and version (or ETag), NUL-separated."""
+    raw = "\0".join((bucket, key, version)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class PageResult:
+    """What one page gave: its text and how it was obtained."""
+
+    page: int
+    text: str
+    confidence: float | None
+    source: str  # "ocr" | "text-layer" | "empty"
+    decode_s: float = 0.0
+    ocr_s: float = 0.0
+    clean_s: float = 0.0
+    width: int = 0
+    height: int = 0
+    warning: str = ""
+
+
+@dataclass
+class Document:
+    """The record written to OpenSearch (and Parquet) for one object version."""
+
+    doc_id: str
+    bucket: str
+    key: str
+    version_id: str
+    etag: str
+    size: int
+    content_type: str
+    page_count: int
+    text: str
+    pages: list[PageResult]
+    engine: str
+    languages: str
+    timings: dict[str, float] = field(default_factory=dict)
+    processed_at: str = ""
+
+    def to_source(self) -> dict[str, Any]:
+        """The ``_source`` body for OpenSearch."""
+        body = asdict(self)
+        body.pop("doc_id")
+        body["pages"] = [
+            {"page": p.page, "text": p.text, "confidence": p.confidence, "source": p.source}
+            for p in self.pages
+        ]
+        body["confidence"] = mean_confidence(self.pages)
+        return body
+
+
+def mean_confidence(pages: list[PageResult]) -> float | None:
+    """Mean of the OCR'd pages' confidences (text-layer pages have none)."""
+    values = [p.confidence for p in pages if p.confidence is not None]
+    return round(sum(values) / len(values), 2) if values else None
+
+
+@dataclass
+class Failure:
+    """An input that could not be processed, with a reason a person can read."""
+
+    bucket: str
+    key: str
+    version_id: str
+    error_class: str
+    reason: str
+    retryable: bool
