@@ -1,0 +1,84 @@
+variable "region" {
+  description = "AWS region of the environment."
+  type        = string
+  default     = "ap-northeast-1"
+}
+
+variable "environment" {
+  description = "Environment name (prod, stg, dev...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,16}$", var.environment))
+    error_message = "environment must be 1-16 lowercase letters, digits or '-'."
+  }
+}
+
+variable "ami_id" {
+  description = "First worker/head AMI (python-worker-vYYYYMMDD-HHMMSS); later ones go out with `ocr-cluster ami deploy`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "ami_id must look like ami-0123456789abcdef0."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the cluster."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets (with a NAT gateway or VPC endpoints for SQS, S3, CloudWatch, SSM, OpenSearch)."
+  type        = list(string)
+}
+
+variable "source_bucket" {
+  description = "Bucket of the scanned documents."
+  type        = string
+}
+
+variable "source_prefix" {
+  description = "Prefix of the documents in the bucket (\"\" for all)."
+  type        = string
+  default     = ""
+}
+
+variable "opensearch_domain_arn" {
+  description = "ARN of the existing OpenSearch domain."
+  type        = string
+}
+
+variable "opensearch_endpoint" {
+  description = "HTTPS endpoint of the existing OpenSearch domain (OCR_OPENSEARCH_URL)."
+  type        = string
+
+  validation {
+    condition     = startswith(var.opensearch_endpoint, "https://")
+    error_message = "opensearch_endpoint must be an https:// URL."
+  }
+}
+
+variable "opensearch_index" {
+  description = "Index the service writes."
+  type        = string
+  default     = "documents"
+}
+
+variable "operator_principal_arns" {
+  description = "Principals allowed to assume the operator role."
+  type        = list(string)
+}
+
+variable "alarm_topic_arns" {
+  description = "SNS topics for the alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "max_workers" {
+  description = "Most worker instances."
+  type        = number
+  default     = 10
+}
