@@ -1,0 +1,115 @@
+"""After a deploy: a test document goes in at the top and must come out searchable.
+
+A small PNG with a unique key is uploaded to the bucket the queue is notified about; the
+index is refreshed and searched (term query on the ``key`` keyword field) until the document
+appears or the time-out passes; then the object and the document are removed either way.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.errors import OcrClusterError
+
+SMOKE_TEXT = "OCR CLUSTER SMOKE TEST"
+
+
+class SmokeFailed(OcrClusterError):
+    """The test document did not become searchable in time (exit 1)."""
+
+
+@dataclass
+class SmokeResult:
+    """Where the test document went and how long it took to be searchable."""
+
+    bucket: str
+    key: str
+    seconds: float
+    document_ids: list[str]
+
+
+def smoke_png(text: str = SMOKE_TEXT) -> bytes:
+    """A small black-on-white PNG with ``text`` drawn large enough to OCR."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=48)
+    image = Image.new("L", (64 + 32 * len(text), 160), 255)
+    ImageDraw.Draw(image).text((32, 48), text, fill=0, font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", dpi=(300, 300))
+    return buffer.getvalue()
+
+
+def smoke_key(prefix: str) -> str:
+    """A unique object key under ``prefix``."""
+    return f"{prefix}ocr-smoke-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}.png"
+
+
+def find_documents(search: Any, index: str, key: str) -> list[str]:
+    """Ids of the documents of object ``key`` (index refreshed first)."""
+    search.indices.refresh(index=index)
+    answer = search.search(index=index, body={"query": {"term": {"key": key}}, "size": 10})
+    return [hit["_id"] for hit in answer["hits"]["hits"]]
+
+
+def wait_searchable(
+    search: Any,
+    index: str,
+    key: str,
+    *,
+    timeout_s: float,
+    poll_s: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Poll until the key's documents are found; [] on time-out."""
+    from opensearchpy.exceptions import NotFoundError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            found = find_documents(search, index, key)
+        except NotFoundError:
+            found = []
+        if found or time.monotonic() >= deadline:
+            return found
+        sleep(poll_s)
+
+
+def run(
+    s3: Any,
+    search: Any,
+    *,
+    bucket: str,
+    index: str,
+    prefix: str = "smoke/",
+    timeout_s: float = 300.0,
+    poll_s: float = 2.0,
+    report: Callable[[str], None] = print,
+) -> SmokeResult:
+    """Upload, wait until searchable, clean up; SmokeFailed when it never appears."""
+    key = smoke_key(prefix)
+    started = time.monotonic()
+    s3.put_object(Bucket=bucket, Key=key, Body=smoke_png(), ContentType="image/png")
+    report(f"uploaded s3://{bucket}/{key}; waiting up to {timeout_s:.0f} s for it in index {index}")
+    found: list[str] = []
+    try:
+        found = wait_searchable(search, index, key, timeout_s=timeout_s, poll_s=poll_s)
+    finally:
+        cleanup(s3, search, bucket=bucket, key=key, index=index, document_ids=found)
+    elapsed = time.monotonic() - started
+    if not found:
+        raise SmokeFailed(f"s3://{bucket}/{key} was not searchable after {timeout_s:.0f} s (object removed)")
+    report(f"searchable after {elapsed:.1f} s as {', '.join(found)}; object and document removed")
+    return SmokeResult(bucket=bucket, key=key, seconds=elapsed, document_ids=found)
+
+
+def cleanup(s3: Any, search: Any, *, bucket: str, key: str, index: str, document_ids: list[str]) -> None:
+    """Delete the test object and its documents (a late document is removed by the next run's key only)."""
+    s3.delete_object(Bucket=bucket, Key=key)
+    for doc_id in document_ids:
+        search.delete(index=index, id=doc_id, refresh=True)
