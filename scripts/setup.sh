@@ -27,9 +27,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
 fi
-extra=""
+extra="[local]"
 [ "${1:-}" = "--dev" ] && extra="[dev]"
-stamp=".venv/.installed${extra:+-dev}-$(sha1sum pyproject.toml | cut -c1-12)"
+stamp=".venv/.installed-${extra//[^a-z]/}-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".${extra}"
   touch "$stamp"
@@ -38,4 +38,4 @@ if [ "${1:-}" = "--dev" ] && [ ! -x .venv-checkov/bin/checkov ]; then
   "$PY" -m venv .venv-checkov
   .venv-checkov/bin/python -m pip install -q "checkov==3.3.30"
 fi
-echo "setup: ready (.venv${extra:+ with dev tools})"
+echo "setup: ready (.venv with ocr-cluster${extra})"

@@ -1,0 +1,57 @@
+"""Core commands: demo (the main job on the local stack), stream, validate."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline.settings import load_settings
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``demo``, ``stream`` and ``validate``."""
+    p = sub.add_parser("demo", help="run sample documents through the stream path on the local stack")
+    p.add_argument("--workdir", type=Path, default=Path(".devstack"), help="logs of the local servers")
+    p.add_argument("--cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("stream", help="the stream service: SQS -> OCR on every core -> OpenSearch")
+    p.add_argument("--address", default=None, help="Ray cluster address (default RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--exit-when-idle", type=float, default=None, metavar="SECONDS",
+                   help="exit 0 once nothing has arrived or been in flight for this long")
+    p.add_argument("--cpus", type=int, default=None, help="CPUs of a local Ray (default: all)")
+    p.add_argument("--records", type=Path, default=None, help="write per-document timing records (Parquet) here")
+    p.set_defaults(func=_stream)
+
+    p = sub.add_parser("validate", help="check engine, languages, queue, OpenSearch and Ray (was --validate-only)")
+    p.add_argument("--offline", action="store_true", help="only the checks that need no network")
+    p.set_defaults(func=_validate)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipeline.demo import run_demo
+    from pipeline.logjson import setup_logging
+
+    setup_logging("WARNING")
+    return run_demo(args.workdir, num_cpus=args.cpus)
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from pipeline.logjson import setup_logging
+    from pipeline.service import build_stream
+
+    setup_logging()
+    service = build_stream(load_settings(args.env_file), args.address, args.exit_when_idle, args.cpus)
+    service.install_signal_handlers()
+    code = service.run()
+    if args.records:
+        from pipeline.sinks.parquet import write_rows
+
+        write_rows(service.records, args.records)
+    return code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from pipeline.validate import run_checks
+
+    return run_checks(load_settings(args.env_file), offline=args.offline)

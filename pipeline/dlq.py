@@ -1,0 +1,57 @@
+"""The dead-letter queue: look without consuming, grouped by error class."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.sources.sqs import Message
+
+
+@dataclass
+class DlqSummary:
+    """Counts and a few examples per error class."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, message: Message, max_examples: int = 3) -> None:
+        """Count one message under its ``ErrorClass`` (``RedrivePolicy`` when SQS moved it)."""
+        error_class = message.attributes.get("ErrorClass") or "MaxReceiveCountExceeded"
+        self.counts[error_class] += 1
+        if len(self.examples[error_class]) < max_examples:
+            self.examples[error_class].append(message.attributes.get("ErrorReason") or message.body[:200])
+
+
+def peek(sqs: Any, dlq_url: str, limit: int = 1000, hold_s: int = 30) -> list[Message]:
+    """Read up to ``limit`` DLQ messages without deleting them.
+
+    Each is held invisible for ``hold_s`` while reading (so none is counted twice), then made
+    visible again.
+    """
+    seen: dict[str, Message] = {}
+    while len(seen) < limit:
+        response = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=min(10, limit - len(seen)),
+            WaitTimeSeconds=0,
+            VisibilityTimeout=hold_s,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        )
+        batch = [Message.from_response(m) for m in response.get("Messages", [])]
+        if not batch:
+            break
+        seen.update((m.message_id, m) for m in batch)
+    for m in seen.values():
+        sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=m.receipt_handle, VisibilityTimeout=0)
+    return list(seen.values())
+
+
+def summarise(messages: list[Message]) -> DlqSummary:
+    """Group messages by error class."""
+    summary = DlqSummary()
+    for m in messages:
+        summary.add(m)
+    return summary

@@ -1,0 +1,69 @@
+"""The Auto Scaling termination lifecycle hook: heartbeat while draining, complete when done."""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.request
+from typing import Any
+
+from pipeline.settings import Settings
+
+log = logging.getLogger("ocr_cluster.lifecycle")
+IMDS = "http://169.254.169.254"
+
+
+def instance_id(imds: str = IMDS, timeout_s: float = 2.0) -> str:
+    """This instance's id through IMDSv2 (token first)."""
+    token_req = urllib.request.Request(
+        f"{imds}/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+    )
+    with urllib.request.urlopen(token_req, timeout=timeout_s) as resp:
+        token = resp.read().decode()
+    req = urllib.request.Request(f"{imds}/latest/meta-data/instance-id", headers={"X-aws-ec2-metadata-token": token})
+    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+        return resp.read().decode()
+
+
+class TerminationHook:
+    """Keeps the instance in Terminating:Wait while the service drains, then lets it go."""
+
+    def __init__(self, autoscaling: Any, asg: str, hook: str, instance: str, every_s: float = 60.0) -> None:
+        self.autoscaling = autoscaling
+        self.asg = asg
+        self.hook = hook
+        self.instance = instance
+        self.every_s = every_s
+        self._last = 0.0
+
+    @classmethod
+    def for_this_instance(cls, settings: Settings) -> TerminationHook | None:
+        """The hook for the instance we run on; None when not on EC2."""
+        from pipeline.awsclients import aws_client
+
+        try:
+            instance = instance_id()
+        except OSError:
+            log.warning("not on EC2: the lifecycle hook is not used")
+            return None
+        return cls(aws_client("autoscaling"), settings.asg_name, settings.lifecycle_hook, instance)
+
+    def _common(self) -> dict[str, str]:
+        return {"AutoScalingGroupName": self.asg, "LifecycleHookName": self.hook, "InstanceId": self.instance}
+
+    def heartbeat_if_due(self) -> None:
+        """Extend the hook's timeout at most every ``every_s``."""
+        if time.monotonic() - self._last < self.every_s:
+            return
+        self._last = time.monotonic()
+        try:
+            self.autoscaling.record_lifecycle_action_heartbeat(**self._common())
+        except Exception as exc:  # no pending action: not terminating, nothing to extend
+            log.info("lifecycle heartbeat not recorded", extra={"error": str(exc)})
+
+    def complete(self) -> None:
+        """Tell Auto Scaling the drain is done (CONTINUE)."""
+        try:
+            self.autoscaling.complete_lifecycle_action(LifecycleActionResult="CONTINUE", **self._common())
+        except Exception as exc:
+            log.info("lifecycle action not completed", extra={"error": str(exc)})

@@ -1,0 +1,33 @@
+"""Connect to a Ray cluster, or start a local one sized for this machine."""
+
+from __future__ import annotations
+
+import os
+
+
+def connect(address: str | None = None, num_cpus: int | None = None, object_store_bytes: int | None = None) -> None:
+    """``ray.init`` against ``address`` (or ``RAY_ADDRESS``); a local cluster when neither is set."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+        return
+    ray.init(
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        object_store_memory=object_store_bytes or 1_000_000_000,
+        logging_level="WARNING",
+        log_to_driver=False,
+    )
+
+
+def cluster_cpus() -> int:
+    """Whole CPUs in the cluster now."""
+    import ray
+
+    return int(ray.cluster_resources().get("CPU", 1))

@@ -1,0 +1,59 @@
+"""Wire the stream service from settings: queue, writer, Ray pool, lifecycle hook, publisher."""
+
+from __future__ import annotations
+
+from pipeline.awsclients import aws_client
+from pipeline.logjson import add_secret
+from pipeline.raycluster import cluster_cpus, connect
+from pipeline.settings import Settings
+from pipeline.sinks.opensearch import BulkWriter, ensure_index, make_client
+from pipeline.sources.sqs import SqsQueue
+from pipeline.stream import StreamService
+from pipeline.workers import WorkerPool
+
+
+def build_stream(
+    settings: Settings,
+    address: str | None = None,
+    exit_when_idle_s: float | None = None,
+    num_cpus: int | None = None,
+) -> StreamService:
+    """A ready-to-run :class:`StreamService` (Ray connected, workers warm, index present)."""
+    for secret in settings.opensearch_secret_values():
+        add_secret(secret)
+    queue = SqsQueue(aws_client("sqs"), settings.queue_url, settings.dlq_url)
+    queue.max_receive_count  # noqa: B018  (fails early without a redrive policy)
+    client = make_client(settings)
+    ensure_index(client, settings.index)
+    connect(address, num_cpus=num_cpus)
+    pool = WorkerPool(
+        settings,
+        per_worker=settings.prefetch_per_worker,
+        task_deadline_s=3 * settings.page_timeout_s + 60,
+    )
+    pool.resize(settings.ocr_workers or cluster_cpus())
+    return StreamService(
+        settings,
+        queue,
+        BulkWriter.from_settings(settings, client),
+        pool,
+        exit_when_idle_s=exit_when_idle_s,
+        lifecycle=_lifecycle(settings),
+        publisher=_publisher(settings),
+    )
+
+
+def _lifecycle(settings: Settings):
+    if not (settings.asg_name and settings.lifecycle_hook):
+        return None
+    from pipeline.lifecycle import TerminationHook
+
+    return TerminationHook.for_this_instance(settings)
+
+
+def _publisher(settings: Settings):
+    if not settings.cloudwatch_namespace:
+        return None
+    from pipeline.scaling import BacklogPublisher
+
+    return BacklogPublisher.from_settings(settings)

@@ -1,0 +1,324 @@
+"""The stream runtime: SQS -> OCR workers on every CPU slot -> bulk writer -> the ledger.
+
+One coordinator loop (this process) owns the ledger; a receiver thread long-polls SQS only while
+the workers have room (bounded prefetch: backpressure, not a growing queue). In-flight messages
+are kept invisible by a heartbeat. On SIGTERM it stops receiving, finishes or releases what is in
+flight before the drain deadline, flushes the bulk writer and returns 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline import ledger
+from pipeline.errors import BadMessage
+from pipeline.messages import parse_body
+from pipeline.metrics import StreamMetrics
+from pipeline.models import Document, Failure, Job, PageResult
+from pipeline.settings import Settings
+from pipeline.sinks.opensearch import BulkWriter
+from pipeline.sources.sqs import Message, SqsQueue
+from pipeline.stage import assemble_document
+from pipeline.workers import JobSplit, Task, TaskFailed, WorkerPool
+
+log = logging.getLogger("ocr_cluster.stream")
+
+
+@dataclass
+class _Split:
+    info: JobSplit
+    pages: dict[int, PageResult] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class InFlight:
+    """One received message and the state of each job it names."""
+
+    message: Message
+    jobs: list[Job]
+    received_at: float
+    done: dict[int, Document | None] = field(default_factory=dict)  # job index -> indexed doc
+    failures: dict[int, Failure] = field(default_factory=dict)
+    splits: dict[int, _Split] = field(default_factory=dict)
+
+    @property
+    def resolved(self) -> bool:
+        """Every job indexed or failed."""
+        return len(self.done) + len(self.failures) >= len(self.jobs)
+
+
+class StreamService:
+    """The long-running service of every node (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        queue_: SqsQueue,
+        writer: BulkWriter,
+        pool: WorkerPool,
+        exit_when_idle_s: float | None = None,
+        lifecycle: Any = None,
+        publisher: Any = None,
+    ) -> None:
+        self.s = settings
+        self.queue = queue_
+        self.writer = writer
+        self.pool = pool
+        self.exit_when_idle_s = exit_when_idle_s
+        self.lifecycle = lifecycle
+        self.publisher = publisher
+        self.metrics = StreamMetrics()
+        self.inflight: dict[str, InFlight] = {}
+        self.pending: deque[Task] = deque()
+        self.page_pending: deque[Task] = deque()
+        self.buffer: dict[str, Document] = {}
+        self.waiters: dict[str, list[tuple[str, int]]] = {}
+        self.buffer_since = 0.0
+        self.inbox: queue.Queue[Message] = queue.Queue()
+        self.capacity = 0
+        self.stopping = threading.Event()
+        self.deadline = 0.0
+        self.started_at = time.monotonic()
+        self.last_busy = time.monotonic()
+        self.last_heartbeat = time.monotonic()
+        self.records: list[dict[str, Any]] = []
+        self.counts = {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0}
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT start the drain."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop("signal"))
+
+    def stop(self, why: str) -> None:
+        """Stop receiving and drain within ``drain_timeout_s``."""
+        if not self.stopping.is_set():
+            self.deadline = time.monotonic() + self.s.drain_timeout_s
+            self.stopping.set()
+            log.info("draining", extra={"why": why, "in_flight": len(self.inflight)})
+
+    def run(self) -> int:
+        """Serve until stopped (or idle, with ``exit_when_idle_s``); returns the exit code."""
+        receiver = threading.Thread(target=self._receive_loop, name="sqs-receiver", daemon=True)
+        receiver.start()
+        log.info("stream started", extra={"workers": self.pool.size, "queue": self.queue.url})
+        while not self._finished():
+            self._tick()
+        receiver.join(timeout=25)
+        self._shutdown()
+        log.info("stream stopped", extra=self.counts)
+        return 0
+
+    def _finished(self) -> bool:
+        if self.stopping.is_set():
+            idle = not self.inflight and self.inbox.empty()
+            return idle or time.monotonic() >= self.deadline
+        if self.exit_when_idle_s is not None and self._idle_for() >= self.exit_when_idle_s:
+            self.stop("idle")
+            return not self.inflight
+        return False
+
+    def _idle_for(self) -> float:
+        if self.inflight or not self.inbox.empty() or self.buffer:
+            self.last_busy = time.monotonic()
+        return time.monotonic() - self.last_busy
+
+    # --- the loop --------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self._admit()
+        self._dispatch()
+        for task, result in self.pool.poll(0.05):
+            self._on_result(task, result)
+        self._flush_if_due()
+        self._settle_resolved()
+        self._heartbeat_if_due()
+        self.capacity = self._free_capacity()
+        if self.lifecycle is not None and self.stopping.is_set():
+            self.lifecycle.heartbeat_if_due()
+        if self.publisher is not None:
+            self.publisher.publish_if_due(self)
+
+    def _free_capacity(self) -> int:
+        """Messages the receiver may take now."""
+        limit = max(1, self.pool.size * self.s.prefetch_per_worker)
+        waiting = len(self.pending) + len(self.page_pending) + self.inbox.qsize()
+        return 0 if self.stopping.is_set() else max(0, limit - len(self.inflight) - waiting)
+
+    def _receive_loop(self) -> None:
+        while not self.stopping.is_set():
+            free = self.capacity
+            if free <= 0:
+                time.sleep(0.05)
+                continue
+            try:
+                messages = self.queue.receive(min(10, free), wait_s=self._poll_wait(), visibility_s=None)
+            except Exception as exc:
+                log.warning("receive failed", extra={"error": str(exc)})
+                time.sleep(1.0)
+                continue
+            for m in messages:
+                self.inbox.put(m)
+            if messages:
+                self.capacity = max(0, free - len(messages))
+
+    def _poll_wait(self) -> int:
+        return 1 if self.exit_when_idle_s is not None else 20
+
+    def _admit(self) -> None:
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if self.stopping.is_set():
+                self.queue.release(message, 0)
+                continue
+            self._accept(message)
+
+    def _accept(self, message: Message) -> None:
+        try:
+            jobs = parse_body(message.body)
+        except BadMessage as exc:
+            self.queue.dead_letter(message, exc.error_class, exc.reason)
+            self._count(ledger.DEAD_LETTERED, exc.error_class)
+            return
+        if not jobs:  # s3:TestEvent or no object-created record
+            self.queue.delete(message)
+            self.counts["ignored"] += 1
+            return
+        entry = InFlight(message, jobs, time.time())
+        self.inflight[message.message_id] = entry
+        self.pending.extend(Task((message.message_id, i), job) for i, job in enumerate(jobs))
+
+    def _dispatch(self) -> None:
+        for tasks in (self.page_pending, self.pending):
+            while tasks and self.pool.submit(tasks[0]):
+                tasks.popleft()
+
+    # --- results ---------------------------------------------------------------------------
+    def _on_result(self, task: Task, result: Any) -> None:
+        message_id, index = task.owner
+        entry = self.inflight.get(message_id)
+        if entry is None or index in entry.failures:
+            return
+        if isinstance(result, TaskFailed):
+            entry.failures[index] = result.failure(task.job)
+        elif isinstance(result, JobSplit):
+            self._split(entry, index, task.job, result)
+        elif isinstance(result, PageResult):
+            self._page_done(entry, index, task.job, result)
+        else:
+            self._to_buffer(entry, index, result)
+
+    def _split(self, entry: InFlight, index: int, job: Job, split: JobSplit) -> None:
+        entry.splits[index] = _Split(split)
+        owner = (entry.message.message_id, index)
+        for page in range(1, split.page_count + 1):
+            self.page_pending.append(Task(owner, job, page=page, data_ref=split.data_ref[0]))
+
+    def _page_done(self, entry: InFlight, index: int, job: Job, page: PageResult) -> None:
+        state = entry.splits[index]
+        state.pages[page.page] = page
+        if len(state.pages) == state.info.page_count:
+            info = state.info
+            doc = assemble_document(
+                job, info.fetched, info.content_type, list(state.pages.values()),
+                time.perf_counter() - state.started, info.engine_stamp,
+            )
+            del entry.splits[index]
+            self._to_buffer(entry, index, doc)
+
+    def _to_buffer(self, entry: InFlight, index: int, doc: Document) -> None:
+        if not self.buffer:
+            self.buffer_since = time.monotonic()
+        self.buffer[doc.doc_id] = doc
+        self.waiters.setdefault(doc.doc_id, []).append((entry.message.message_id, index))
+
+    def _flush_if_due(self, force: bool = False) -> None:
+        if not self.buffer:
+            return
+        size = sum(len(d.text) for d in self.buffer.values())
+        due = (
+            force
+            or len(self.buffer) >= self.s.bulk_max_docs
+            or size >= self.s.bulk_max_bytes // 2
+            or time.monotonic() - self.buffer_since >= self.s.bulk_max_delay_s
+            or (not self.pending and not self.page_pending and not self.pool.outstanding)
+        )
+        if due:
+            self._flush()
+
+    def _flush(self) -> None:
+        docs, self.buffer = self.buffer, {}
+        results = self.writer.write((doc_id, d.to_source()) for doc_id, d in docs.items())
+        now = time.time()
+        for doc_id, doc in docs.items():
+            outcome = results[doc_id]
+            for message_id, index in self.waiters.pop(doc_id, []):
+                entry = self.inflight.get(message_id)
+                if entry is None:
+                    continue
+                if outcome.ok:
+                    entry.done[index] = doc
+                    self._record(entry, doc, now)
+                else:
+                    job = entry.jobs[index]
+                    entry.failures[index] = Failure(
+                        job.bucket, job.key, job.version_id, outcome.error_class, outcome.reason, outcome.retryable
+                    )
+
+    def _record(self, entry: InFlight, doc: Document, indexed_at: float) -> None:
+        sent = int(entry.message.attributes.get("SentTimestamp", 0) or 0) / 1000 or entry.received_at
+        latency = indexed_at - sent
+        self.metrics.document_indexed(doc, latency)
+        self.records.append({"doc_id": doc.doc_id, "key": doc.key, "pages": doc.page_count, "latency_s": latency,
+                             "received_at": entry.received_at, "indexed_at": indexed_at, **doc.timings})
+
+    def _settle_resolved(self) -> None:
+        for message_id in [m for m, e in self.inflight.items() if e.resolved]:
+            entry = self.inflight.pop(message_id)
+            outcome = ledger.MessageOutcome(entry.message, list(entry.failures.values()), len(entry.done))
+            try:
+                result = ledger.settle(self.queue, outcome)
+            except Exception as exc:  # the message stays invisible until its timeout, then returns
+                log.error("settle failed", extra={"message_id": message_id, "error": str(exc)})
+                continue
+            first = outcome.failures[0].error_class if outcome.failures else ""
+            self._count(result, first)
+
+    def _count(self, result: str, error_class: str = "") -> None:
+        self.counts[result] = self.counts.get(result, 0) + 1
+        self.metrics.message_settled(result, error_class)
+
+    def _heartbeat_if_due(self) -> None:
+        if time.monotonic() - self.last_heartbeat < self.s.heartbeat_s or not self.inflight:
+            return
+        self.last_heartbeat = time.monotonic()
+        try:
+            self.queue.extend([e.message for e in self.inflight.values()], self.s.visibility_timeout_s)
+        except Exception as exc:
+            log.warning("heartbeat failed", extra={"error": str(exc)})
+        self.metrics.in_flight(len(self.inflight))
+
+    def _shutdown(self) -> None:
+        self._flush_if_due(force=True)
+        self._settle_resolved()
+        leftover = list(self.inflight.values())
+        for entry in leftover:
+            self.queue.release(entry.message, 0)
+            self._count(ledger.RELEASED)
+        self._admit()
+        self.inflight.clear()
+        if leftover:
+            log.warning("released unfinished messages at shutdown", extra={"count": len(leftover)})
+        self.pool.shutdown()
+        if self.lifecycle is not None:
+            self.lifecycle.complete()

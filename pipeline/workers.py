@@ -1,0 +1,213 @@
+"""The OCR worker (a Ray actor with a warm engine) and the pool that keeps every CPU slot busy.
+
+A worker takes whole jobs; a job of ``split_min_pages`` pages or more comes back as a *split*:
+its bytes are put in Ray's object store once and its pages are handed out one by one, so a
+200-page PDF spreads over the cluster instead of sitting on one core.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.errors import WorkerLost, classify
+from pipeline.models import Document, Failure, Job, PageResult
+from pipeline.settings import Settings
+from pipeline.sources.s3 import FetchedObject
+
+FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+@dataclass
+class JobSplit:
+    """A long document handed back for page-by-page work."""
+
+    fetched: FetchedObject  # data emptied; the bytes live in ``data_ref``
+    content_type: str
+    page_count: int
+    data_ref: list[Any]  # [ObjectRef] (wrapped so Ray does not resolve it on return)
+    engine_stamp: tuple[str, str]
+
+
+@dataclass
+class TaskFailed:
+    """A job or page that failed, sorted on the error tree."""
+
+    error_class: str
+    reason: str
+    retryable: bool
+
+    @classmethod
+    def of(cls, exc: BaseException) -> TaskFailed:
+        """Sort ``exc``."""
+        err = classify(exc)
+        return cls(err.error_class, err.reason, err.retryable)
+
+    def failure(self, job: Job) -> Failure:
+        """As a failure row for ``job``."""
+        return Failure(job.bucket, job.key, job.version_id, self.error_class, self.reason, self.retryable)
+
+
+class OcrWorker:
+    """One per CPU slot: a warm engine, single-threaded (``OMP_THREAD_LIMIT=1``)."""
+
+    def __init__(self, settings: Settings, split_min_pages: int = 3) -> None:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        from pipeline.stage import OcrStage
+
+        self.stage = OcrStage(settings)
+        self.stage.setup()
+        self.split_min_pages = split_min_pages
+
+    def ready(self) -> int:
+        """The worker's pid, once its engine is loaded."""
+        return os.getpid()
+
+    def start(self, job: Job) -> Document | JobSplit | TaskFailed:
+        """Fetch and open the job; OCR it whole, or hand it back split into pages."""
+        import ray
+
+        try:
+            fetched = self.stage.fetch(job)
+            started = time.perf_counter()
+            with self.stage.open(fetched.data) as doc:
+                if doc.page_count < self.split_min_pages:
+                    return self.stage.process_fetched(job, fetched)
+                ref = ray.put(fetched.data)
+                empty = FetchedObject(b"", fetched.size, fetched.etag, fetched.version_id, fetched.seconds)
+                empty.seconds += time.perf_counter() - started
+                return JobSplit(empty, doc.content_type, doc.page_count, [ref], self.stage.engine_stamp())
+        except Exception as exc:
+            return TaskFailed.of(exc)
+
+    def page(self, data: bytes, page: int) -> PageResult | TaskFailed:
+        """OCR one page of a split document."""
+        try:
+            return self.stage.ocr_page(data, page)
+        except Exception as exc:
+            return TaskFailed.of(exc)
+
+
+@dataclass
+class Task:
+    """A unit of work for a worker: a whole job, or one page of a split one."""
+
+    owner: Any  # whatever the runtime uses to find the result's home
+    job: Job
+    page: int = 0
+    data_ref: Any = None
+    submitted: float = 0.0
+
+
+@dataclass
+class _Slot:
+    handle: Any
+    load: int = 0
+    name: str = ""
+
+
+@dataclass
+class WorkerPool:
+    """Actors with at most ``per_worker`` tasks each; replaces dead ones on ``resize``."""
+
+    settings: Settings
+    per_worker: int = 2
+    split_min_pages: int = 3
+    task_deadline_s: float = 0.0
+    slots: dict[str, _Slot] = field(default_factory=dict)
+    outstanding: dict[Any, tuple[str, Task]] = field(default_factory=dict)
+    created: int = 0
+
+    def resize(self, target: int) -> None:
+        """Start actors until there are ``target`` live ones."""
+        import ray
+
+        remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
+        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}
+        new = []
+        while len(self.slots) < target:
+            self.created += 1
+            name = f"ocr-worker-{self.created}"
+            handle = remote.options(name=None, runtime_env={"env_vars": env}).remote(
+                self.settings, self.split_min_pages
+            )
+            self.slots[name] = _Slot(handle, 0, name)
+            new.append(handle)
+        if new:
+            ray.get([h.ready.remote() for h in new])
+
+    @property
+    def size(self) -> int:
+        """Live workers."""
+        return len(self.slots)
+
+    def free_slots(self) -> int:
+        """How many more tasks the pool takes now."""
+        return sum(self.per_worker - s.load for s in self.slots.values())
+
+    def submit(self, task: Task) -> bool:
+        """Give the task to the least-loaded worker; False when all are full."""
+        if not self.slots:
+            return False
+        slot = min(self.slots.values(), key=lambda s: s.load)
+        if slot.load >= self.per_worker:
+            return False
+        task.submitted = time.monotonic()
+        if task.page:
+            ref = slot.handle.page.remote(task.data_ref, task.page)
+        else:
+            ref = slot.handle.start.remote(task.job)
+        slot.load += 1
+        self.outstanding[ref] = (slot.name, task)
+        return True
+
+    def poll(self, timeout_s: float) -> list[tuple[Task, Any]]:
+        """Finished tasks with their results (a dead worker gives ``TaskFailed`` WorkerLost)."""
+        import ray
+
+        if not self.outstanding:
+            time.sleep(timeout_s)
+            return []
+        ready, _ = ray.wait(list(self.outstanding), num_returns=len(self.outstanding), timeout=timeout_s)
+        done = [self._collect(ref) for ref in ready]
+        return done + self._reap_overdue()
+
+    def _collect(self, ref: Any) -> tuple[Task, Any]:
+        import ray
+
+        name, task = self.outstanding.pop(ref)
+        slot = self.slots.get(name)
+        if slot is not None:
+            slot.load -= 1
+        try:
+            return task, ray.get(ref)
+        except Exception as exc:  # the actor died under the task
+            self._drop(name)
+            return task, TaskFailed(WorkerLost.__name__, f"the OCR worker died: {type(exc).__name__}", True)
+
+    def _reap_overdue(self) -> list[tuple[Task, Any]]:
+        """Kill a worker whose task ran far past its deadline (a hung engine or decoder)."""
+        import ray
+
+        if not self.task_deadline_s:
+            return []
+        now = time.monotonic()
+        late = [(ref, name) for ref, (name, t) in self.outstanding.items() if now - t.submitted > self.task_deadline_s]
+        for _, name in late:
+            slot = self.slots.get(name)
+            if slot is not None:
+                ray.kill(slot.handle, no_restart=True)
+        return []
+
+    def _drop(self, name: str) -> None:
+        self.slots.pop(name, None)
+
+    def shutdown(self) -> None:
+        """Stop every worker."""
+        import ray
+
+        for slot in self.slots.values():
+            ray.kill(slot.handle, no_restart=True)
+        self.slots.clear()

@@ -1,0 +1,56 @@
+"""Helpers for stack tests: upload, run the service until idle, read back the index and queues."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pipeline.dlq import peek
+from pipeline.errors import OcrClusterError
+from pipeline.messages import parse_body
+from pipeline.settings import Settings
+from pipeline.sinks.opensearch import make_client, refresh
+
+
+def upload(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
+    """Put each object (S3 notifies the queue)."""
+    for key, data in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+
+def run_until_idle(settings: Settings, idle_s: float = 2.0) -> Any:
+    """Build and run the stream service on the session's Ray until the queue is quiet."""
+    from pipeline.service import build_stream
+
+    service = build_stream(settings, exit_when_idle_s=idle_s)
+    assert service.run() == 0
+    return service
+
+
+def indexed_keys(settings: Settings) -> Counter[str]:
+    """How many documents the index holds per key."""
+    client = make_client(settings)
+    if not client.indices.exists(index=settings.index):
+        return Counter()
+    refresh(client, settings.index)
+    hits = client.search(index=settings.index, body={"size": 10_000, "_source": ["key"]})["hits"]["hits"]
+    return Counter(h["_source"]["key"] for h in hits)
+
+
+def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
+    """(visible, in flight)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return int(attrs[names[0]]), int(attrs[names[1]])
+
+
+def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, str]:
+    """DLQ contents as {key or body: 'ErrorClass: reason'}."""
+    out = {}
+    for m in peek(sqs, dlq_url):
+        try:
+            name = parse_body(m.body)[0].key
+        except (OcrClusterError, IndexError):
+            name = m.body
+        out[name] = f"{m.attributes.get('ErrorClass', 'redrive')}: {m.attributes.get('ErrorReason', '')}"
+    return out

@@ -1,0 +1,68 @@
+"""The real engine (Tesseract jpn+eng) on generated pages with known text."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import errors
+from pipeline.models import Job
+from pipeline.ocr import Engine, get_engine
+from pipeline.quality import character_error_rate
+from pipeline.samples import render_page, sample_documents
+from pipeline.settings import DEBIAN_TESSDATA, Settings
+from pipeline.sources.s3 import FetchedObject
+from pipeline.stage import OcrStage
+
+pytestmark = pytest.mark.tesseract
+
+
+def fetched(data: bytes) -> FetchedObject:
+    return FetchedObject(data, len(data), "etag", "", 0.0)
+
+
+@pytest.fixture(scope="module")
+def stage() -> OcrStage:
+    s = OcrStage(Settings())
+    s.setup()
+    return s
+
+
+@pytest.mark.parametrize("sample", [s for s in sample_documents() if not s.corrupt], ids=lambda s: s.key[-24:])
+def test_known_text_is_found(stage: OcrStage, sample) -> None:
+    doc = stage.process_fetched(Job("b", sample.key), fetched(sample.data))
+    assert character_error_rate("\n".join(sample.expected), doc.text) <= 0.05, doc.text
+    assert doc.page_count == len({p.page for p in doc.pages}) >= 1
+    assert doc.engine.startswith("tesseract ") and "jpn" in doc.languages
+
+
+def test_the_engine_is_warm_and_shared(stage: OcrStage) -> None:
+    assert get_engine("jpn+eng", DEBIAN_TESSDATA) is stage.engine
+
+
+def test_yen_and_cjk_spacing_are_cleaned(stage: OcrStage) -> None:
+    page = render_page(["合計金額 ¥128,400"])
+    text = stage.recognise(stage.open(encode_png(page)).page(1)).text
+    assert "¥128,400" in text and "合計金額" in text
+
+
+def encode_png(image) -> bytes:
+    from pipeline.samples import encode
+
+    return encode(image, "PNG")
+
+
+def test_engine_timeout_is_its_own_error_class() -> None:
+    engine = Engine("jpn+eng", DEBIAN_TESSDATA)
+    page = render_page(["長い文章 " * 8] * 30, width=2400)
+    with pytest.raises(errors.EngineTimeout) as err:
+        engine.recognise(page, timeout_s=0.001)
+    assert "gave up" in err.value.reason
+    # the engine is still usable after a time-out
+    assert "123" in engine.recognise(render_page(["123"]), timeout_s=30).text
+    engine.close()
+
+
+def test_missing_language_data_is_a_config_error() -> None:
+    with pytest.raises(errors.ConfigError) as err:
+        Engine("jpn+klingon", DEBIAN_TESSDATA)
+    assert "klingon" in err.value.reason and err.value.exit_code == 2
