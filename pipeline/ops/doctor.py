@@ -181,9 +181,7 @@ def imds_endpoint(options: DoctorOptions) -> str:
 
 def _imds_get(endpoint: str, token: str, path: str, timeout_s: float) -> str:
     """One metadata value with the session token."""
-    request = urllib.request.Request(
-        f"{endpoint}/latest/meta-data/{path}", headers={"X-aws-ec2-metadata-token": token}
-    )
+    request = urllib.request.Request(f"{endpoint}/latest/meta-data/{path}", headers={"X-aws-ec2-metadata-token": token})
     with urllib.request.urlopen(request, timeout=timeout_s) as response:
         return response.read().decode()
 
@@ -306,9 +304,7 @@ def check_queue(settings: Settings | None, options: DoctorOptions) -> Check:
     import boto3
     from botocore.config import Config
 
-    config = Config(
-        connect_timeout=options.timeout_s, read_timeout=options.timeout_s, retries={"max_attempts": 1}
-    )
+    config = Config(connect_timeout=options.timeout_s, read_timeout=options.timeout_s, retries={"max_attempts": 1})
     try:
         client = boto3.client("sqs", config=config, region_name=sqs_region(settings.queue_url))
         data: dict[str, Any] = {"queue": _queue_depth(client, settings.queue_url)}

@@ -126,8 +126,11 @@ def queues(moto_url: str) -> dict[str, str]:
     import boto3
 
     sqs = boto3.client(
-        "sqs", endpoint_url=moto_url, region_name="ap-northeast-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "sqs",
+        endpoint_url=moto_url,
+        region_name="ap-northeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     queue = sqs.create_queue(QueueName="doctor-queue")["QueueUrl"]
     dlq = sqs.create_queue(QueueName="doctor-dlq")["QueueUrl"]
@@ -172,12 +175,21 @@ def _options(env_file: Path, imds: str, **kwargs: object) -> doctor.DoctorOption
 
 
 def test_healthy_stack_reports_ok(
-    tmp_path: Path, clean_env: None, moto_url: str, opensearch_url: str, imds_url: str,
-    queues: dict[str, str], index: str,
+    tmp_path: Path,
+    clean_env: None,
+    moto_url: str,
+    opensearch_url: str,
+    imds_url: str,
+    queues: dict[str, str],
+    index: str,
 ) -> None:
     env = _env_file(
-        tmp_path, moto_url, OCR_QUEUE_URL=queues["queue"], OCR_DLQ_URL=queues["empty_dlq"],
-        OCR_OPENSEARCH_URL=opensearch_url, OCR_INDEX=index,
+        tmp_path,
+        moto_url,
+        OCR_QUEUE_URL=queues["queue"],
+        OCR_DLQ_URL=queues["empty_dlq"],
+        OCR_OPENSEARCH_URL=opensearch_url,
+        OCR_INDEX=index,
     )
     checks = _by_name(doctor.run_checks(_options(env, imds_url)))
     for name in ("env-file", "settings", "imds", "omp", "tesseract", "queue", "opensearch"):
@@ -189,13 +201,22 @@ def test_healthy_stack_reports_ok(
 
 
 def test_env_file_secrets_are_masked_in_text_and_json(
-    tmp_path: Path, clean_env: None, moto_url: str, opensearch_url: str, imds_url: str,
-    queues: dict[str, str], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    clean_env: None,
+    moto_url: str,
+    opensearch_url: str,
+    imds_url: str,
+    queues: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     env = _env_file(
-        tmp_path, moto_url, OCR_QUEUE_URL=queues["queue"],
+        tmp_path,
+        moto_url,
+        OCR_QUEUE_URL=queues["queue"],
         OCR_OPENSEARCH_URL=opensearch_url.replace("://", "://admin:url-pass-9@"),
-        OCR_OPENSEARCH_PASSWORD="os-pass-7", RAY_AUTH_TOKEN="ray-token-value-3", MY_API_KEY="k-5",
+        OCR_OPENSEARCH_PASSWORD="os-pass-7",
+        RAY_AUTH_TOKEN="ray-token-value-3",
+        MY_API_KEY="k-5",
     )
     secrets = ("testing-secret-value", "os-pass-7", "ray-token-value-3", "k-5", "url-pass-9")
     for argv in (["doctor"], ["doctor", "--json"]):
@@ -209,13 +230,21 @@ def test_env_file_secrets_are_masked_in_text_and_json(
 
 
 def test_failures_exit_non_zero_and_name_the_problem(
-    tmp_path: Path, clean_env: None, moto_url: str, imds_url: str, queues: dict[str, str],
+    tmp_path: Path,
+    clean_env: None,
+    moto_url: str,
+    imds_url: str,
+    queues: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     dead = f"http://127.0.0.1:{_closed_port()}"
     env = _env_file(
-        tmp_path, moto_url, OCR_QUEUE_URL=queues["queue"], OCR_DLQ_URL=queues["dlq"],
-        OCR_OPENSEARCH_URL=dead, OCR_LANGUAGES="jpn+eng+qqq",
+        tmp_path,
+        moto_url,
+        OCR_QUEUE_URL=queues["queue"],
+        OCR_DLQ_URL=queues["dlq"],
+        OCR_OPENSEARCH_URL=dead,
+        OCR_LANGUAGES="jpn+eng+qqq",
     )
     code = cli.main(["--env-file", str(env), "doctor", "--json", "--imds-endpoint", imds_url, "--timeout", "2"])
     report = json.loads(capsys.readouterr().out)
