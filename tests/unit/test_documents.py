@@ -69,10 +69,9 @@ def test_transparent_image_is_flattened_on_white() -> None:
          "malformed-pdf", "too-many-pages"],
 )
 def test_bad_input_is_a_permanent_error_with_a_reason(data: bytes, error: type, words: str) -> None:
-    with pytest.raises(errors.PermanentError) as err:
-        with opened(data) as doc:
-            for _ in doc.pages():
-                pass
+    with pytest.raises(errors.PermanentError) as err, opened(data) as doc:
+        for _ in doc.pages():
+            pass
     assert isinstance(err.value, error), err.value
     assert words in err.value.reason
     assert not err.value.retryable
