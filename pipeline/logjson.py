@@ -42,10 +42,11 @@ class JsonFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(level: str = "INFO", stream: Any = None) -> None:
-    """Route the root logger to JSON lines on stderr (or ``stream``)."""
+def setup_logging(level: str = "INFO", stream: Any = None, fmt: str = "json") -> None:
+    """Route the root logger to stderr (or ``stream``): JSON lines, or plain text with ``fmt="text"``."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(JsonFormatter() if fmt == "json" else text)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -40,8 +40,9 @@ def _stream(args: argparse.Namespace) -> int:
     from pipeline.logjson import setup_logging
     from pipeline.service import build_stream
 
-    setup_logging()
-    service = build_stream(load_settings(args.env_file), args.address, args.exit_when_idle, args.cpus)
+    settings = load_settings(args.env_file)
+    setup_logging(settings.log_level, fmt=settings.log_format)
+    service = build_stream(settings, args.address, args.exit_when_idle, args.cpus)
     service.install_signal_handlers()
     code = service.run()
     if args.records:
