@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "pipeline.commands.core",
     "pipeline.commands.ops",
     "pipeline.commands.node",
+    "pipeline.commands.bench",
+    "pipeline.commands.batch",
 )
 
 

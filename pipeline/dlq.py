@@ -18,10 +18,15 @@ class DlqSummary:
 
     def add(self, message: Message, max_examples: int = 3) -> None:
         """Count one message under its ``ErrorClass`` (``RedrivePolicy`` when SQS moved it)."""
-        error_class = message.attributes.get("ErrorClass") or "MaxReceiveCountExceeded"
+        error_class = error_class_of(message)
         self.counts[error_class] += 1
         if len(self.examples[error_class]) < max_examples:
             self.examples[error_class].append(message.attributes.get("ErrorReason") or message.body[:200])
+
+
+def error_class_of(message: Message) -> str:
+    """The message's ``ErrorClass`` attribute; ``MaxReceiveCountExceeded`` when SQS's redrive moved it."""
+    return message.attributes.get("ErrorClass") or "MaxReceiveCountExceeded"
 
 
 def peek(sqs: Any, dlq_url: str, limit: int = 1000, hold_s: int = 30) -> list[Message]:

@@ -1,0 +1,139 @@
+"""The batch runtime: jobs (an S3 prefix, a local directory, the drained DLQ) as a Ray Dataset.
+
+::
+
+    list (driver) -> [skip what is indexed: one mget per 1,000 ids] -> ray.data.from_items
+      -> map_batches(OcrBatch, actor pool: one warm engine per CPU slot)
+      -> write_datasink(OpenSearchDatasink: bulk + per-item results [+ Parquet parts])
+
+The OCR stage and the bulk writer are the stream's own; this module only shapes the pool and
+counts. Actors take slightly less than a CPU each so the write tasks always find room (a pool
+that takes every CPU of a 2-CPU cluster waits forever for its writers).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.batch_ocr import OcrBatch, job_row, peak_rss_mb
+from pipeline.batch_progress import ProgressBar
+from pipeline.batch_sources import forwarded_env, list_sources, split_existing
+from pipeline.models import Job
+from pipeline.settings import Settings
+from pipeline.sinks.opensearch_datasink import OpenSearchDatasink, empty_outcome
+from pipeline.sources.s3 import ListingFilter
+
+RESERVED_CPUS = 0.5  # left to the write tasks
+WRITE_CPUS = 0.25
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did: counts, pages, time, failures (each a dict with key, class, reason)."""
+
+    listed: int = 0
+    skipped: int = 0
+    processed: int = 0
+    pages: int = 0
+    elapsed_s: float = 0.0
+    workers: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    driver_rss_mb: float = 0.0
+    worker_rss_mb: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        """Objects that ended as failure rows."""
+        return len(self.failures)
+
+    @property
+    def pages_per_s(self) -> float:
+        """Pages indexed per second of the whole run."""
+        return self.pages / self.elapsed_s if self.elapsed_s else 0.0
+
+    def by_class(self) -> dict[str, int]:
+        """Failures counted per error class."""
+        return dict(Counter(f["error_class"] for f in self.failures).most_common())
+
+    def to_json(self) -> dict[str, Any]:
+        """Machine-readable form (``--json``)."""
+        return {"listed": self.listed, "processed": self.processed, "skipped": self.skipped, "failed": self.failed,
+                "pages": self.pages, "elapsed_s": round(self.elapsed_s, 2), "pages_per_s": round(self.pages_per_s, 3),
+                "workers": self.workers, "failures_by_class": self.by_class(), "failures": self.failures,
+                "driver_peak_rss_mb": self.driver_rss_mb, "worker_peak_rss_mb": self.worker_rss_mb}
+
+
+def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | None = None, limit: int | None = None,
+                 skip_existing: bool = False, parquet: str = "", workers: int = 0,
+                 progress: bool = True) -> BatchSummary:
+    """List, skip what is indexed (optionally), OCR and index the rest; failures are rows, not errors."""
+    started = time.monotonic()
+    jobs = list_sources(sources, keep or ListingFilter(), limit)
+    skipped: list[Job] = []
+    if skip_existing:
+        from pipeline.sinks.opensearch import make_client
+
+        jobs, skipped = split_existing(make_client(settings), settings.index, jobs)
+    summary = run_jobs(settings, [(j, "") for j in jobs], parquet=parquet, workers=workers, progress=progress)
+    summary.listed, summary.skipped = len(jobs) + len(skipped), len(skipped)
+    summary.elapsed_s = time.monotonic() - started
+    if parquet and summary.failures:
+        from pipeline.sinks.parquet import write_rows
+
+        write_rows(summary.failures, f"{parquet.rstrip('/')}/failures/{uuid.uuid4().hex[:12]}.parquet")
+    return summary
+
+
+def run_jobs(settings: Settings, items: list[tuple[Job, str]], parquet: str = "", workers: int = 0,
+             progress: bool = True) -> BatchSummary:
+    """OCR and index ``(job, tag)`` pairs on the connected Ray cluster; the tag comes back on failures."""
+    started = time.monotonic()
+    outcome, size = empty_outcome(), 0
+    if items:
+        outcome, size = _execute(settings, items, parquet, workers, progress)
+    return BatchSummary(listed=len(items), processed=outcome["processed"], pages=outcome["pages"],
+                        elapsed_s=time.monotonic() - started, workers=size, failures=outcome["failures"],
+                        driver_rss_mb=peak_rss_mb(), worker_rss_mb=outcome["worker_rss_mb"])
+
+
+def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, workers: int,
+             progress: bool) -> tuple[dict[str, Any], int]:
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
+    size, cpus_each = pool_shape(workers or settings.ocr_workers, len(items))
+    env = {"env_vars": forwarded_env()}
+    ds = ray.data.from_items([job_row(job, tag) for job, tag in items], override_num_blocks=min(len(items), 200))
+    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings,), batch_size=1, batch_format="pyarrow",
+                        compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each, runtime_env=env)
+    with ProgressBar(len(items), enabled=progress) as bar:
+        sink = OpenSearchDatasink(settings, parquet, uuid.uuid4().hex[:12], progress=bar.handle)
+        ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS, "runtime_env": env}, concurrency=2)
+    return sink.outcome, size
+
+
+def pool_shape(workers: int, jobs: int) -> tuple[int, float]:
+    """(actors, CPUs per actor): one per CPU slot (or ``workers``), sharing all but ``RESERVED_CPUS``."""
+    from pipeline.raycluster import cluster_cpus
+
+    cpus = cluster_cpus()
+    size = max(1, min(workers or cpus, jobs))
+    return size, round(min(1.0, max(0.1, (cpus - RESERVED_CPUS) / size)), 3)
+
+
+def format_summary(summary: BatchSummary) -> str:
+    """The table printed at the end of a run."""
+    rows = [("listed", summary.listed), ("processed", summary.processed),
+            ("skipped (already indexed)", summary.skipped),
+            ("failed", summary.failed), ("pages", summary.pages), ("elapsed", f"{summary.elapsed_s:.1f} s"),
+            ("pages/s", f"{summary.pages_per_s:.2f}"), ("OCR workers", summary.workers),
+            ("peak RSS driver / worker", f"{summary.driver_rss_mb:.0f} / {summary.worker_rss_mb:.0f} MiB")]
+    rows += [(f"  failed: {cls}", n) for cls, n in summary.by_class().items()]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines += [f"  {f['error_class']}: {f['bucket']}/{f['key']}: {f['reason'][:160]}" for f in summary.failures[:20]]
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""The batch OCR step: a callable class for ``map_batches`` on an actor pool.
+
+Each actor builds one :class:`~pipeline.stage.OcrStage` and sets it up once (a warm engine), then
+turns each row (a job) into a result row: the document (pickled, for the sink) or the failure's
+class and reason. Nothing raises out of ``__call__``: a corrupt object is a row, not a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+from typing import Any
+
+from pipeline.errors import classify
+from pipeline.models import Job
+from pipeline.settings import Settings
+
+JOB_FIELDS = ("bucket", "key", "version_id", "etag", "size", "tag")
+
+
+def job_row(job: Job, tag: str = "") -> dict[str, Any]:
+    """A dataset row for a job; ``tag`` travels to the result (the DLQ uses the message id)."""
+    return {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag,
+            "size": -1 if job.size is None else int(job.size), "tag": tag}
+
+
+def row_job(row: dict[str, Any]) -> Job:
+    """The job a dataset row names."""
+    size = row.get("size")
+    return Job(bucket=row["bucket"], key=row["key"], version_id=row.get("version_id") or "",
+               etag=row.get("etag") or "", size=None if size is None or size < 0 else int(size))
+
+
+def result_schema() -> Any:
+    """The result rows' schema (fixed, so every block agrees even when a column is all empty)."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("tag", pa.string()), ("bucket", pa.string()), ("key", pa.string()), ("version_id", pa.string()),
+        ("ok", pa.bool_()), ("pages", pa.int64()), ("error_class", pa.string()), ("reason", pa.string()),
+        ("retryable", pa.bool_()), ("document", pa.binary()), ("worker_rss_mb", pa.float64()),
+    ])
+
+
+class OcrBatch:
+    """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows."""
+
+    def __init__(self, settings: Settings) -> None:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        from pipeline.stage import OcrStage
+
+        self.stage = OcrStage(settings)
+        self.stage.setup()
+
+    def __call__(self, batch: Any) -> Any:
+        """``batch``: a pyarrow table of job rows; returns a table of result rows."""
+        import pyarrow as pa
+
+        rows = [self.one(row) for row in batch.to_pylist()]
+        return pa.Table.from_pylist(rows, schema=result_schema())
+
+    def one(self, row: dict[str, Any]) -> dict[str, Any]:
+        """OCR one job row; any failure is sorted onto the error tree and returned as data."""
+        from pipeline.batch_sources import fetch_local, is_local
+
+        job = row_job(row)
+        out = {"tag": row.get("tag") or "", "bucket": job.bucket, "key": job.key, "version_id": job.version_id,
+               "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None}
+        try:
+            fetched = fetch_local(job, self.stage.settings.max_object_bytes) if is_local(job) else self.stage.fetch(job)
+            doc = self.stage.process_fetched(job, fetched)
+        except Exception as exc:
+            err = classify(exc)
+            out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
+        else:
+            out.update(ok=True, pages=doc.page_count, document=pickle.dumps(doc, protocol=5))
+        out["worker_rss_mb"] = peak_rss_mb()
+        return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, MiB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
