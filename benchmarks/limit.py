@@ -1,0 +1,113 @@
+"""The limit: the bare warm engine, one single-threaded process per core, over the same pages.
+
+Each process (``spawn``) decodes every page up front, warms its engine on one page, then waits at
+a barrier; after it, the processes take page numbers from one shared queue until it is empty.
+pages/s = pages / wall time of that parallel part, as seen by the parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.corpus import BenchDoc
+
+PageRef = tuple[str, int]  # (key, page number)
+
+
+@dataclass
+class LimitResult:
+    """What the bare engine did: wall time, per-page engine seconds and text, peak RSS per process."""
+
+    processes: int
+    pages: int
+    wall_s: float
+    page_seconds: dict[PageRef, float] = field(default_factory=dict)
+    page_text: dict[PageRef, str] = field(default_factory=dict)
+    peak_rss_mb: list[float] = field(default_factory=list)
+
+    @property
+    def pages_s(self) -> float:
+        """Pages per second of the parallel part."""
+        return self.pages / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def decoded_pages(docs: list[BenchDoc], settings: Any) -> list[tuple[PageRef, Any]]:
+    """Every page of every document decoded (or rasterised) by the stage's own ``open``."""
+    from pipeline.stage import OcrStage, decode_page
+
+    stage = OcrStage(settings)
+    out = []
+    for doc in docs:
+        with stage.open(doc.data) as opened:
+            for number in range(1, opened.page_count + 1):
+                page_input, _ = decode_page(opened, number)
+                image = page_input.image.copy() if page_input.image is not None else None
+                out.append(((doc.key, number), image))
+    return out
+
+
+def _worker(docs: list[BenchDoc], settings: Any, barrier: Any, tasks: Any, results: Any) -> None:
+    """One limit process: decode, warm up, wait at the barrier, then OCR pages from the queue."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    from pipeline.ocr import get_engine
+
+    pages = decoded_pages(docs, settings)
+    engine = get_engine(settings.languages, settings.tessdata)
+    engine.recognise(pages[0][1], settings.page_timeout_s)  # warm-up page, not counted
+    barrier.wait()
+    while True:
+        index = tasks.get()
+        if index is None:
+            break
+        ref, image = pages[index]
+        got = engine.recognise(image, settings.page_timeout_s)
+        results.put(("page", ref, got.seconds, got.text))
+    results.put(("rss", None, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, ""))
+
+
+def measure_limit(docs: list[BenchDoc], processes: int, settings: Any, timeout_s: float = 3600) -> LimitResult:
+    """Run the bare engine with ``processes`` processes over every page of ``docs``."""
+    ctx = mp.get_context("spawn")
+    n_pages = sum(d.page_count for d in docs)
+    barrier, tasks, results = ctx.Barrier(processes + 1), ctx.Queue(), ctx.Queue()
+    for i in range(n_pages):
+        tasks.put(i)
+    for _ in range(processes):
+        tasks.put(None)
+    procs = [ctx.Process(target=_worker, args=(docs, settings, barrier, tasks, results), daemon=True)
+             for _ in range(processes)]
+    for p in procs:
+        p.start()
+    try:
+        barrier.wait(timeout=timeout_s)
+        started = time.perf_counter()
+        out = LimitResult(processes, n_pages, 0.0)
+        _collect(out, results, n_pages, processes, started, timeout_s)
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    return out
+
+
+def _collect(out: LimitResult, results: Any, n_pages: int, processes: int, started: float, timeout_s: float) -> None:
+    """Read page results (the wall time ends at the last one) and each process's peak RSS."""
+    while len(out.page_seconds) < n_pages or len(out.peak_rss_mb) < processes:
+        try:
+            kind, ref, value, text = results.get(timeout=timeout_s)
+        except queue.Empty as exc:
+            raise RuntimeError("a limit process stopped answering") from exc
+        if kind == "page":
+            out.page_seconds[ref] = value
+            out.page_text[ref] = text
+            if len(out.page_seconds) == n_pages:
+                out.wall_s = time.perf_counter() - started
+        else:
+            out.peak_rss_mb.append(round(value, 1))

@@ -1,0 +1,46 @@
+"""Peak resident memory of the Ray OCR worker processes, sampled in a thread during a run."""
+
+from __future__ import annotations
+
+import threading
+
+import psutil
+
+WORKER_MARK = "OcrWorker"  # Ray titles actor processes ``ray::OcrWorker`` (``ray::OcrWorker.start`` while busy)
+
+
+class RssSampler:
+    """Samples every ``interval_s``; ``peaks_mb`` maps pid -> the highest RSS seen, in MiB."""
+
+    def __init__(self, interval_s: float = 0.25, mark: str = WORKER_MARK) -> None:
+        self.interval_s = interval_s
+        self.mark = mark
+        self.peaks_mb: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval_s)
+
+    def sample(self) -> None:
+        """One pass over the process table."""
+        for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+            try:
+                title = " ".join(proc.info["cmdline"] or []) or (proc.info["name"] or "")
+                if self.mark not in title:
+                    continue
+                rss = proc.memory_info().rss / 2**20
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            pid = proc.info["pid"]
+            self.peaks_mb[pid] = max(self.peaks_mb.get(pid, 0.0), rss)

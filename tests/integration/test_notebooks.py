@@ -1,0 +1,79 @@
+"""The analysis notebooks execute (nbclient, the venv's own kernel) on the bundled sample, and the
+harness runs end to end on a tiny configuration, its output read by the throughput notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def execute(name: str, bench_dir: Path) -> object:
+    """Run every cell of ``notebooks/<name>`` with ``OCR_BENCH_DIR=bench_dir``; returns the notebook."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    os.environ["OCR_BENCH_DIR"] = str(bench_dir)
+    try:
+        client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                         resources={"metadata": {"path": str(ROOT)}})
+        client.kernel_manager_class = _venv_kernel_manager()
+        return client.execute()
+    finally:
+        os.environ.pop("OCR_BENCH_DIR", None)
+
+
+def _venv_kernel_manager():
+    """A kernel manager that starts ipykernel with this interpreter (no installed kernelspec needed)."""
+    from jupyter_client.manager import KernelManager
+
+    class VenvKernel(KernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
+
+    return VenvKernel
+
+
+@pytest.mark.parametrize("name", ["throughput.ipynb", "capacity.ipynb"])
+def test_notebook_executes_on_the_bundled_sample(name: str) -> None:
+    nb = execute(name, NOTEBOOKS / "data" / "sample")
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    assert any(o.output_type == "display_data" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.parametrize("name", ["throughput.ipynb", "capacity.ipynb"])
+def test_notebooks_are_stored_without_outputs(name: str) -> None:
+    nb = json.loads((NOTEBOOKS / name).read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+
+
+@pytest.mark.slow
+@pytest.mark.stack
+@pytest.mark.ray
+@pytest.mark.tesseract
+def test_the_harness_runs_end_to_end_on_a_tiny_configuration(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--pages", "3", "--cores", "1", "--baseline-pages", "1",
+           "--paced-docs", "1", "--out", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "stream" in done.stdout and "baseline" in done.stdout
+    for name in ("summary.json", "pages.parquet", "throughput.png", "latency.png", "breakdown.png", "quality.png"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    run = summary["runs"][0]
+    assert run["stream"]["pages"] == 3 and run["limit"]["pages"] == 3  # every page through both; speed not asserted
+    assert run["quality"]["documents"] == summary["documents"]
+    nb = execute("throughput.ipynb", out)
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
