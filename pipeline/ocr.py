@@ -69,9 +69,19 @@ def check_languages(languages: str, tessdata: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def get_engine(languages: str, tessdata: str) -> Engine:
-    """The process's warm engine for these languages (created on first use)."""
-    return Engine(languages, tessdata)
+def get_engine(languages: str, tessdata: str, engine: str = "pipeline.ocr:Engine") -> Engine:
+    """The process's warm engine for these languages (created on first use).
+
+    ``engine`` names the class as ``module:Class`` (the seam where tests inject faults).
+    """
+    import importlib
+
+    module, _, name = engine.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load the engine {engine!r}: {exc}") from None
+    return cls(languages, tessdata)
 
 
 @lru_cache(maxsize=8)

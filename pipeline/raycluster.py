@@ -18,6 +18,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, object_stor
         ray.init(address=address, logging_level="WARNING", log_to_driver=False)
         return
     ray.init(
+        address="local",  # a new cluster even when another runs on this machine (`ray start`)
         num_cpus=num_cpus,
         include_dashboard=False,
         object_store_memory=object_store_bytes or 1_000_000_000,

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     index: str = Field("documents", min_length=1, description="The index documents are written to.")
     languages: str = Field("jpn+eng", description="Tesseract languages.")
     tessdata: str = Field(DEBIAN_TESSDATA, description="Directory holding the .traineddata files.")
+    engine: str = Field(
+        "pipeline.ocr:Engine", description="The engine class (module:Class); a seam for other engines and fault tests."
+    )
     page_timeout_s: float = Field(120.0, gt=0, le=3600, description="Engine time-out per page.")
     max_object_bytes: int = Field(200 * 1024**2, gt=0, description="Larger objects are refused unread.")
     max_pixels: int = Field(
@@ -46,6 +49,7 @@ class Settings(BaseSettings):
     bulk_max_delay_s: float = Field(1.0, gt=0, le=60, description="Longest a document waits to be flushed.")
     bulk_retries: int = Field(6, ge=0, le=20, description="Retries of 429/5xx items before giving up.")
     visibility_timeout_s: int = Field(120, ge=10, le=43200, description="Visibility set by each heartbeat.")
+    poll_wait_s: int = Field(20, ge=0, le=20, description="SQS long-poll wait.")
     heartbeat_s: float = Field(30.0, gt=0, description="How often in-flight messages are extended.")
     drain_timeout_s: float = Field(90.0, gt=0, description="SIGTERM: time to finish or release.")
     ocr_workers: int = Field(0, ge=0, description="OCR actors; 0 means one per CPU slot of the cluster.")

@@ -37,7 +37,7 @@ class OcrStage:
     def engine(self) -> Engine:
         """This process's warm engine."""
         if self._engine is None:
-            self._engine = get_engine(self.settings.languages, self.settings.tessdata)
+            self._engine = get_engine(self.settings.languages, self.settings.tessdata, self.settings.engine)
         return self._engine
 
     @property

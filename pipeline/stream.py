@@ -87,6 +87,7 @@ class StreamService:
         self.stopping = threading.Event()
         self.deadline = 0.0
         self.started_at = time.monotonic()
+        self.last_resize = time.monotonic()
         self.last_busy = time.monotonic()
         self.last_heartbeat = time.monotonic()
         self.records: list[dict[str, Any]] = []
@@ -112,7 +113,7 @@ class StreamService:
         log.info("stream started", extra={"workers": self.pool.size, "queue": self.queue.url})
         while not self._finished():
             self._tick()
-        receiver.join(timeout=25)
+        receiver.join(timeout=self.s.poll_wait_s + 5)
         self._shutdown()
         log.info("stream stopped", extra=self.counts)
         return 0
@@ -140,6 +141,7 @@ class StreamService:
         self._flush_if_due()
         self._settle_resolved()
         self._heartbeat_if_due()
+        self._maintain_pool()
         self.capacity = self._free_capacity()
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
@@ -164,13 +166,35 @@ class StreamService:
                 log.warning("receive failed", extra={"error": str(exc)})
                 time.sleep(1.0)
                 continue
+            if self.stopping.is_set():  # arrived after the drain began: give them back now
+                for m in messages:
+                    self._release_quietly(m)
+                return
             for m in messages:
                 self.inbox.put(m)
             if messages:
                 self.capacity = max(0, free - len(messages))
 
+    def _release_quietly(self, message: Message) -> None:
+        try:
+            self.queue.release(message, 0)
+        except Exception as exc:  # it comes back by itself when its visibility ends
+            log.warning("release failed", extra={"message_id": message.message_id, "error": str(exc)})
+
     def _poll_wait(self) -> int:
-        return 1 if self.exit_when_idle_s is not None else 20
+        return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
+
+    def _maintain_pool(self) -> None:
+        """Replace dead workers and follow the cluster as nodes come and go."""
+        if time.monotonic() - self.last_resize < 5.0 or self.stopping.is_set():
+            return
+        self.last_resize = time.monotonic()
+        from pipeline.raycluster import cluster_cpus
+
+        target = self.s.ocr_workers or cluster_cpus()
+        if self.pool.size + len(self.pool.starting) < target:
+            log.info("starting OCR workers", extra={"have": self.pool.size, "want": target})
+            self.pool.resize(target, wait=False)
 
     def _admit(self) -> None:
         while True:
@@ -179,7 +203,7 @@ class StreamService:
             except queue.Empty:
                 return
             if self.stopping.is_set():
-                self.queue.release(message, 0)
+                self._release_quietly(message)
                 continue
             self._accept(message)
 
@@ -313,7 +337,7 @@ class StreamService:
         self._settle_resolved()
         leftover = list(self.inflight.values())
         for entry in leftover:
-            self.queue.release(entry.message, 0)
+            self._release_quietly(entry.message)
             self._count(ledger.RELEASED)
         self._admit()
         self.inflight.clear()

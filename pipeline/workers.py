@@ -118,25 +118,37 @@ class WorkerPool:
     task_deadline_s: float = 0.0
     slots: dict[str, _Slot] = field(default_factory=dict)
     outstanding: dict[Any, tuple[str, Task]] = field(default_factory=dict)
+    starting: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     created: int = 0
 
-    def resize(self, target: int) -> None:
-        """Start actors until there are ``target`` live ones."""
+    def resize(self, target: int, wait: bool = True) -> None:
+        """Start actors until ``target`` are live or starting; with ``wait``, until they are ready."""
         import ray
 
         remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
         env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}
-        new = []
-        while len(self.slots) < target:
+        while len(self.slots) + len(self.starting) < target:
             self.created += 1
-            name = f"ocr-worker-{self.created}"
-            handle = remote.options(name=None, runtime_env={"env_vars": env}).remote(
-                self.settings, self.split_min_pages
-            )
+            handle = remote.options(runtime_env={"env_vars": env}).remote(self.settings, self.split_min_pages)
+            self.starting[f"ocr-worker-{self.created}"] = (handle, handle.ready.remote())
+        if wait and self.starting:
+            ray.wait([ref for _, ref in self.starting.values()], num_returns=len(self.starting))
+        self.promote()
+
+    def promote(self) -> None:
+        """Move workers whose engine has loaded into the pool; forget those that died starting."""
+        import ray
+
+        for name, (handle, ref) in list(self.starting.items()):
+            ready, _ = ray.wait([ref], timeout=0)
+            if not ready:
+                continue
+            del self.starting[name]
+            try:
+                ray.get(ref)
+            except Exception:  # it died before it was ready: resize will try again
+                continue
             self.slots[name] = _Slot(handle, 0, name)
-            new.append(handle)
-        if new:
-            ray.get([h.ready.remote() for h in new])
 
     @property
     def size(self) -> int:
@@ -167,6 +179,8 @@ class WorkerPool:
         """Finished tasks with their results (a dead worker gives ``TaskFailed`` WorkerLost)."""
         import ray
 
+        if self.starting:
+            self.promote()
         if not self.outstanding:
             time.sleep(timeout_s)
             return []
@@ -208,6 +222,7 @@ class WorkerPool:
         """Stop every worker."""
         import ray
 
-        for slot in self.slots.values():
-            ray.kill(slot.handle, no_restart=True)
+        for handle in [s.handle for s in self.slots.values()] + [h for h, _ in self.starting.values()]:
+            ray.kill(handle, no_restart=True)
         self.slots.clear()
+        self.starting.clear()

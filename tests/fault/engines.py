@@ -1,0 +1,34 @@
+"""Engines with faults, swapped in through the ``OCR_ENGINE`` seam (``module:Class``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from pipeline.ocr import Engine, Recognised
+
+CRASH_FLAG = Path("/tmp/ocr-cluster-test-crash-once")
+CRASH_WIDTH = 1237  # pages of this width crash the worker process the first time they are seen
+
+
+class SlowEngine(Engine):
+    """The real engine, 1.5 s slower per page (so kills and time-outs land mid-page)."""
+
+    def recognise(self, image: Image.Image, timeout_s: float) -> Recognised:
+        """Sleep, then recognise."""
+        time.sleep(1.5)
+        return super().recognise(image, timeout_s)
+
+
+class CrashOnceEngine(Engine):
+    """Kills its own process on the first page of width ``CRASH_WIDTH`` (an actor crash)."""
+
+    def recognise(self, image: Image.Image, timeout_s: float) -> Recognised:
+        """Crash once on the marked page, otherwise recognise."""
+        if image.width == CRASH_WIDTH and not CRASH_FLAG.exists():
+            CRASH_FLAG.touch()
+            os._exit(3)
+        return super().recognise(image, timeout_s)
