@@ -118,16 +118,17 @@ def degrade(image: Image.Image, how: str, rng: random.Random) -> tuple[Image.Ima
 
 
 def generate(pages: int, quick: bool = False, degraded: bool = True, seed: int = 7) -> list[BenchDoc]:
-    """Documents totalling exactly ``pages`` pages; kinds cycle invoice, form, contract PDF, degraded."""
+    """Documents totalling exactly ``pages`` pages: invoice, form, contract PDF, then one degraded scan, repeated."""
     rng = random.Random(seed)
-    plan = ["invoice", "form", "contract", "invoice", "form"] + ([f"degraded-{d}" for d in DEGRADATIONS] if degraded
-                                                                 else [])
+    plan = [["invoice", "form", "contract"] + ([f"degraded-{d}"] if degraded else []) for d in DEGRADATIONS]
+    kinds = [kind for cycle in plan for kind in cycle]
     docs: list[BenchDoc] = []
     total = 0
     while total < pages:
-        kind = plan[len(docs) % len(plan)]
+        kind = kinds[len(docs) % len(kinds)]
         number = 10000 + (len(docs) * 7919) % 89999
-        doc = _make(kind, number, rng, quick, min(3, pages - total))
+        length = 3 if len(docs) // len(plan[0]) % 2 == 0 else 2  # contracts of 3 pages (split over workers) and 2
+        doc = _make(kind, number, rng, quick, min(length, pages - total))
         docs.append(doc)
         total += doc.page_count
     return docs
@@ -139,7 +140,7 @@ def _make(kind: str, number: int, rng: random.Random, quick: bool, room: int) ->
         texts = contract_pages(number, rng, room)
         data = encode([compose(t, size, font) for t in texts], "PDF")
         return BenchDoc(f"bench/contract-{number}.pdf", data, "contract-pdf", ["\n".join(t) for t in texts],
-                        Query("契約書", ("Contract", str(number))))
+                        Query("契約番号", ("Contract", str(number))))
     if kind.startswith("degraded-"):
         how = kind.split("-", 1)[1]
         lines = invoice_lines(number, rng)

@@ -55,14 +55,19 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def limit_summary(limit: LimitResult) -> dict[str, Any]:
-    """pages/s of the bare engine, its s/page and its processes' peak RSS."""
-    engine = list(limit.page_seconds.values())
+def limit_summary(before: LimitResult, after: LimitResult | None = None) -> dict[str, Any]:
+    """pages/s of the bare engine (the mean of the runs before and after the pipeline's, which
+    brackets a shared machine's load), its s/page and its processes' peak RSS."""
+    runs = [before] + ([after] if after else [])
+    engine = [s for r in runs for s in r.page_seconds.values()]
+    wall = sum(r.wall_s for r in runs) / len(runs)
+    rate = before.pages / wall if wall else 0.0
     return {
-        "processes": limit.processes, "pages": limit.pages, "wall_s": round(limit.wall_s, 3),
-        "pages_s": round(limit.pages_s, 4), "s_per_page": round(1 / limit.pages_s, 4) if limit.pages_s else None,
+        "processes": before.processes, "pages": before.pages, "wall_s": round(wall, 3), "pages_s": round(rate, 4),
+        "pages_s_before_after": [round(r.pages_s, 4) for r in runs],
+        "s_per_page": round(1 / rate, 4) if rate else None,
         "engine_s_per_page_mean": round(sum(engine) / len(engine), 4) if engine else None,
-        "peak_rss_mb_per_process": limit.peak_rss_mb,
+        "peak_rss_mb_per_process": [v for r in runs for v in r.peak_rss_mb],
     }
 
 
@@ -172,9 +177,15 @@ def table(summary: dict[str, Any]) -> str:
         b = run["breakdown_s_per_page"]
         lines.append(f"cores {run['cores']}: s/page  " + "  ".join(f"{k[:-2]} {v:.3f}" for k, v in b.items()))
         q = run["quality"]
-        lines.append(f"cores {run['cores']}: CER clean {_pct(q['cer_clean'])}, degraded {_pct(q['cer_degraded'])};"
-                     f" findability {_pct(q['findability'])} ({q['documents_found']}/{q['documents']} in top 10)")
+        lines.append(_quality_line(f"cores {run['cores']} stream", q))
+        if "quality" in run["batch"]:
+            lines.append(_quality_line(f"cores {run['cores']} batch", run["batch"]["quality"]))
     return "\n".join(lines)
+
+
+def _quality_line(label: str, q: dict[str, Any]) -> str:
+    return (f"{label}: CER clean {_pct(q['cer_clean'])}, degraded {_pct(q['cer_degraded'])};"
+            f" findability {_pct(q['findability'])} ({q['documents_found']}/{q['documents']} in top 10)")
 
 
 def _line(cores: int, mode: str, m: dict[str, Any], vs_limit: float | None, vs_base: float | None) -> str:

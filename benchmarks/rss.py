@@ -1,7 +1,12 @@
-"""Peak resident memory of the Ray OCR worker processes, sampled in a thread during a run."""
+"""Peak resident memory of the Ray OCR worker processes, sampled in a thread during a run.
+
+Only descendants of this process count (the local Ray this run started), never the workers of
+another Ray on the same machine.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import psutil
@@ -33,14 +38,13 @@ class RssSampler:
             self._stop.wait(self.interval_s)
 
     def sample(self) -> None:
-        """One pass over the process table."""
-        for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        """One pass over this process's descendants."""
+        for proc in psutil.Process(os.getpid()).children(recursive=True):
             try:
-                title = " ".join(proc.info["cmdline"] or []) or (proc.info["name"] or "")
+                title = " ".join(proc.cmdline()) or proc.name()
                 if self.mark not in title:
                     continue
                 rss = proc.memory_info().rss / 2**20
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
-            pid = proc.info["pid"]
-            self.peaks_mb[pid] = max(self.peaks_mb.get(pid, 0.0), rss)
+            self.peaks_mb[proc.pid] = max(self.peaks_mb.get(proc.pid, 0.0), rss)

@@ -100,39 +100,43 @@ def _one_core_count(stack: Any, docs: list[BenchDoc], cores: int, cfg: BenchConf
     rows += report.page_rows("limit", cores, docs, page_cer(docs, limit.page_text), seconds=limit.page_seconds)
     _say(f"[{cores} cores] limit {limit.pages_s:.3f} pages/s; stream service on a pre-filled queue ...")
     stream = measure_stream(stack, docs, cores)
+    _ray_shutdown()
+    _say(f"[{cores} cores] stream {stream.pages_s:.3f} pages/s; limit again (the machine may be shared) ...")
+    again = measure_limit(docs, cores, settings)
     cer, found = evaluate_index(make_client(stream.settings), stream.index, docs)
     rows += report.page_rows("stream", cores, docs, cer, run=stream, found=found)
-    run: dict[str, Any] = {"cores": cores, "limit": report.limit_summary(limit),
+    run: dict[str, Any] = {"cores": cores, "limit": report.limit_summary(limit, again),
                            "stream": report.stream_summary(stream), "breakdown_s_per_page": report.breakdown(stream),
                            "quality": summarise_quality(docs, cer, found)}
-    _say(f"[{cores} cores] stream {stream.pages_s:.3f} pages/s")
     paced_docs = [d for d in docs if d.page_count == 1 and d.clean][: cfg.paced_docs]
     if paced_docs:
-        rate = cfg.paced_fraction * limit.pages_s
+        rate = cfg.paced_fraction * run["limit"]["pages_s"]
         _say(f"[{cores} cores] paced: {len(paced_docs)} documents at {rate:.2f} pages/s ...")
         paced = measure_paced(stack, paced_docs, cores, rate)
         rows += report.page_rows("paced", cores, paced_docs, {}, run=paced)
         run["paced"] = report.stream_summary(paced) | {"arrival_pages_s": round(rate, 3)}
+    run["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     run["batch"] = _batch(stack, docs, cores, cfg)
     _ray_shutdown()
     return run
 
 
 def _batch(stack: Any, docs: list[BenchDoc], cores: int, cfg: BenchConfig) -> dict[str, Any]:
-    """The batch backfill on the same pages, through ``benchmarks/backfill.py`` when it exists."""
-    import importlib
+    """The batch backfill on the same pages (``benchmarks.batchrun``), with its own quality figures."""
+    from benchmarks.quality import evaluate_index, summarise_quality
+    from pipeline.sinks.opensearch import make_client
 
     try:
-        backfill = importlib.import_module("benchmarks.backfill")  # written by the batch runtime's owner
-    except ModuleNotFoundError as exc:
-        if exc.name != "benchmarks.backfill":
-            raise
-        return {"status": report.BATCH_ABSENT}
-    measure = getattr(backfill, "measure_backfill", None)
-    if measure is None:
-        return {"status": "not measured (benchmarks/backfill.py has no measure_backfill)"}
-    _say(f"[{cores} cores] batch backfill ...")
-    return dict(measure(stack=stack, docs=docs, cores=cores, out=cfg.out))
+        from benchmarks.batchrun import measure_batch
+    except ImportError as exc:  # the batch runtime is not in this tree
+        return {"status": f"not measured ({exc})"}
+    _ray_shutdown()
+    _say(f"[{cores} cores] batch backfill on the same pages ...")
+    summary, settings = measure_batch(stack, docs, cores)
+    cer, found = evaluate_index(make_client(settings), settings.index, docs)
+    summary["quality"] = summarise_quality(docs, cer, found)
+    _say(f"[{cores} cores] batch {summary['pages_s']:.3f} pages/s")
+    return summary
 
 
 def _ratios(run: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float | None]:

@@ -4,6 +4,7 @@ service starts, so the run measures throughput, not arrival; then a paced run fo
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -71,6 +72,21 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
     raise RuntimeError(f"the queue did not reach {count} messages in {timeout_s:g} s")
 
 
+def local_ray(cores: int) -> None:
+    """A fresh local Ray with ``cores`` CPUs for this run.
+
+    ``address="local"``: without it Ray joins any cluster a ``ray start`` left on this machine (and
+    refuses ``num_cpus``), so the run would measure someone else's cluster.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    ray.init(address="local", num_cpus=cores, include_dashboard=False, object_store_memory=1_000_000_000,
+             logging_level="WARNING", log_to_driver=False)
+
+
 def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0) -> StreamResult:
     """Fill the queue with ``docs``, then run the service on ``cores`` CPUs until the queue is quiet."""
     from pipeline.service import build_stream
@@ -78,6 +94,7 @@ def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float =
     settings, bucket = bench_settings(stack, f"s{cores}")
     upload(docs, bucket)
     wait_for_queue(settings.queue_url, len(docs))
+    local_ray(cores)
     service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores)
     with RssSampler() as rss:
         service.run()
@@ -90,6 +107,7 @@ def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: fl
 
     settings, bucket = bench_settings(stack, f"p{cores}")
     interval = max(d.page_count for d in docs) / rate_pages_s
+    local_ray(cores)
     service = build_stream(settings, exit_when_idle_s=max(3.0, 2 * interval), num_cpus=cores)
 
     def feed() -> None:
