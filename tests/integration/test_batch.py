@@ -76,6 +76,7 @@ def test_filters_and_limit_choose_what_is_listed(settings, resources, s3, ray_lo
     assert summary.listed == 1 and indexed_keys(settings) == {"f/a.png": 1}
 
 
+@pytest.mark.slow
 def test_a_killed_backfill_finishes_on_restart_without_redoing_work(settings, resources, s3, ray_local):
     tiff = encode([render_page(inputs.KNOWN_LINES)] * 4, "TIFF")
     keys = [f"long/doc {i:02d}.tiff" for i in range(48)]
