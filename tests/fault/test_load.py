@@ -1,0 +1,51 @@
+"""A burst of 1,000 messages on 2 cores: memory stays bounded (prefetch is bounded, not a growing
+in-memory queue) and nothing is lost."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+
+from pipeline.samples import encode, render_page
+from tests.fault.invariant import assert_invariant
+
+pytestmark = [pytest.mark.stack, pytest.mark.ray, pytest.mark.tesseract, pytest.mark.slow]
+
+BURST = 1000
+
+
+def test_a_burst_of_1000_messages_keeps_memory_bounded_and_loses_nothing(settings, resources, s3, sqs, ray_local):
+    page = encode(render_page(["負荷試験", "load test"], width=500, font_size=32), "PNG")
+    keys = [f"burst/{i:04d}.png" for i in range(BURST)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=resources.bucket, Key=k, Body=page), keys))
+    from pipeline.service import build_stream
+
+    service = build_stream(settings.model_copy(update={"bulk_max_delay_s": 1.0}), exit_when_idle_s=4)
+    limit = service.pool.size * settings.prefetch_per_worker
+    peaks = {"held": 0, "rss": 0}
+    me = psutil.Process()
+    rss_before = me.memory_info().rss
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            held = len(service.inflight) + service.inbox.qsize()
+            peaks["held"] = max(peaks["held"], held)
+            peaks["rss"] = max(peaks["rss"], me.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        assert service.run() == 0
+    finally:
+        done.set()
+        sampler.join()
+
+    assert peaks["held"] <= limit + 10, f"held {peaks['held']} messages; the bound is {limit} (+ one receive)"
+    assert peaks["rss"] - rss_before < 300 * 2**20, "the coordinator's memory grew with the backlog"
+    assert service.counts["indexed"] == BURST
+    assert_invariant(settings, resources, sqs, set(keys), {})
