@@ -27,10 +27,26 @@ def service_env(settings, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_service_outlives_its_test():
+    """Kill the process group of every service a test started (its local Ray included)."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def start_service(env: dict[str, str], *args: str) -> subprocess.Popen:
     """``ocr-cluster stream`` with its own local Ray, in a process group of its own."""
     cmd = [sys.executable, "-m", "pipeline", "stream", "--cpus", "2", *args]
-    return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _STARTED.append(proc)
+    return proc
 
 
 def wait_for(predicate, proc: subprocess.Popen, timeout_s: float = 120, what: str = "") -> None:

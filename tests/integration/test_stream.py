@@ -87,10 +87,14 @@ def test_sigterm_mid_run_loses_nothing(settings, resources, s3, sqs, stack):
            "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "pipeline", "stream", "--cpus", "2", "--exit-when-idle", "3"]
 
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
-    _wait_for_first_index(settings, proc)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_for_first_index(settings, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err[-2000:]
     assert '"draining"' in err
     first = indexed_keys(settings)
