@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.request
 from typing import Any
 
+from pipeline.imds import instance_id
 from pipeline.settings import Settings
 
 log = logging.getLogger("ocr_cluster.lifecycle")
-IMDS = "http://169.254.169.254"
-
-
-def instance_id(imds: str = IMDS, timeout_s: float = 2.0) -> str:
-    """This instance's id through IMDSv2 (token first)."""
-    token_req = urllib.request.Request(
-        f"{imds}/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
-    )
-    with urllib.request.urlopen(token_req, timeout=timeout_s) as resp:
-        token = resp.read().decode()
-    req = urllib.request.Request(f"{imds}/latest/meta-data/instance-id", headers={"X-aws-ec2-metadata-token": token})
-    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-        return resp.read().decode()
-
-
 class TerminationHook:
     """Keeps the instance in Terminating:Wait while the service drains, then lets it go."""
 

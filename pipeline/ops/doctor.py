@@ -31,10 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import imds
 from pipeline.settings import NODE_ENV_FILE, Settings, load_settings
+from pipeline.sinks.opensearch import make_client
+from pipeline.sources.sqs import SqsQueue
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
-DEFAULT_IMDS = "http://169.254.169.254"
 UNITS_BY_ROLE = {
     "head": ("ray-head.service", "file-processor-worker.service"),
     "worker": ("ray-worker.service",),
@@ -175,26 +177,14 @@ def check_units(options: DoctorOptions) -> list[Check]:
 
 def imds_endpoint(options: DoctorOptions) -> str:
     """The metadata endpoint: the option, then boto's AWS_EC2_METADATA_SERVICE_ENDPOINT, then EC2's."""
-    endpoint = options.imds_endpoint or os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or DEFAULT_IMDS
-    return endpoint.rstrip("/")
-
-
-def _imds_get(endpoint: str, token: str, path: str, timeout_s: float) -> str:
-    """One metadata value with the session token."""
-    request = urllib.request.Request(f"{endpoint}/latest/meta-data/{path}", headers={"X-aws-ec2-metadata-token": token})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return response.read().decode()
+    return imds.endpoint(options.imds_endpoint)
 
 
 def check_imds(options: DoctorOptions) -> Check:
     """Instance identity through IMDSv2; WARN "not on EC2" when the endpoint does not answer."""
     endpoint = imds_endpoint(options)
-    request = urllib.request.Request(
-        f"{endpoint}/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=options.imds_timeout_s) as response:
-            token = response.read().decode()
+        token = imds.session_token(endpoint, options.imds_timeout_s)
     except (OSError, urllib.error.URLError) as exc:
         return Check("imds", WARN, f"not on EC2 ({endpoint} unreachable: {_reason(exc)})")
     identity: dict[str, Any] = {}
@@ -207,7 +197,7 @@ def check_imds(options: DoctorOptions) -> Check:
         ("iam", "iam/info"),
     ):
         try:
-            identity[key] = _imds_get(endpoint, token, path, options.imds_timeout_s)
+            identity[key] = imds.read(endpoint, token, path, options.imds_timeout_s)
         except (OSError, urllib.error.URLError) as exc:
             identity[key] = f"? ({_reason(exc)})"
     if isinstance(identity.get("iam"), str) and identity["iam"].startswith("{"):
@@ -278,18 +268,6 @@ def check_tesseract(settings: Settings | None, options: DoctorOptions) -> Check:
 # --- queue, OpenSearch, Ray ----------------------------------------------------------------
 
 
-def _queue_depth(client: Any, url: str) -> dict[str, int]:
-    """Visible and in-flight message counts of one queue."""
-    attrs = client.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return {
-        "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-        "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
-    }
-
-
 def sqs_region(queue_url: str) -> str | None:
     """The region: AWS_DEFAULT_REGION, AWS_REGION, else the one in an AWS queue URL."""
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
@@ -307,9 +285,9 @@ def check_queue(settings: Settings | None, options: DoctorOptions) -> Check:
     config = Config(connect_timeout=options.timeout_s, read_timeout=options.timeout_s, retries={"max_attempts": 1})
     try:
         client = boto3.client("sqs", config=config, region_name=sqs_region(settings.queue_url))
-        data: dict[str, Any] = {"queue": _queue_depth(client, settings.queue_url)}
+        data: dict[str, Any] = {"queue": SqsQueue(client, settings.queue_url).depth()}
         if settings.dlq_url:
-            data["dlq"] = _queue_depth(client, settings.dlq_url)
+            data["dlq"] = SqsQueue(client, settings.dlq_url).depth()
     except Exception as exc:  # botocore raises many unrelated types; all mean "unreachable"
         return Check("queue", FAIL, f"{settings.queue_url}: {_short(exc)}")
     detail = f"visible={data['queue']['visible']} in_flight={data['queue']['in_flight']}"
@@ -320,34 +298,12 @@ def check_queue(settings: Settings | None, options: DoctorOptions) -> Check:
     return Check("queue", OK, detail, data)
 
 
-def _opensearch_client(settings: Settings, timeout_s: float) -> Any:
-    """An opensearch-py client configured like the service's."""
-    from opensearchpy import OpenSearch, RequestsHttpConnection
-
-    kwargs: dict[str, Any] = {
-        "hosts": [settings.opensearch_url],
-        "timeout": timeout_s,
-        "max_retries": 0,
-        "verify_certs": settings.opensearch_verify_tls,
-        "connection_class": RequestsHttpConnection,
-    }
-    if settings.opensearch_auth == "basic":
-        kwargs["http_auth"] = (settings.opensearch_user, settings.opensearch_password.get_secret_value())
-    elif settings.opensearch_auth == "sigv4":
-        import boto3
-        from opensearchpy import AWSV4SignerAuth
-
-        session = boto3.Session()
-        kwargs["http_auth"] = AWSV4SignerAuth(session.get_credentials(), session.region_name, "es")
-    return OpenSearch(**kwargs)
-
-
 def check_opensearch(settings: Settings | None, options: DoctorOptions) -> Check:
     """The cluster answers; WARN when the index does not exist yet."""
     if settings is None:
         return Check("opensearch", FAIL, "no settings")
     try:
-        client = _opensearch_client(settings, options.timeout_s)
+        client = make_client(settings.model_copy(update={"opensearch_timeout_s": options.timeout_s}))
         info = client.info()
         exists = bool(client.indices.exists(index=settings.index))
     except Exception as exc:  # transport, auth and TLS errors alike mean "unreachable"
