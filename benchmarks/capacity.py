@@ -46,9 +46,11 @@ class Scaling:
     warmup_s: float = 300.0
 
 
-def target_backlog(fleet: Fleet, latency_target_s: float) -> int:
-    """Messages one instance may have waiting and still clear them within the latency target."""
-    return max(1, math.floor(latency_target_s * fleet.messages_s))
+def target_backlog(fleet: Fleet, latency_target_s: float, warmup_s: float = 300.0) -> int:
+    """Messages one instance may have waiting and still clear them within the latency target, less
+    the warm-up a new instance needs before it helps (at least a tenth of the target is kept)."""
+    budget = max(latency_target_s - warmup_s, latency_target_s / 10)
+    return max(1, math.floor(budget * fleet.messages_s))
 
 
 def size_limits(fleet: Fleet, peak_pages_s: float, trough_pages_s: float, headroom: float = 1.25) -> tuple[int, int]:
@@ -58,10 +60,11 @@ def size_limits(fleet: Fleet, peak_pages_s: float, trough_pages_s: float, headro
     return low, high
 
 
-def recommend(fleet: Fleet, latency_target_s: float, peak_pages_s: float, trough_pages_s: float) -> Scaling:
+def recommend(fleet: Fleet, latency_target_s: float, peak_pages_s: float, trough_pages_s: float,
+              warmup_s: float = 300.0) -> Scaling:
     """Auto Scaling settings for this fleet and traffic."""
     low, high = size_limits(fleet, peak_pages_s, trough_pages_s)
-    return Scaling(target_backlog(fleet, latency_target_s), low, high)
+    return Scaling(target_backlog(fleet, latency_target_s, warmup_s), low, high, warmup_s=warmup_s)
 
 
 def day_profile(peak_pages_s: float, trough_pages_s: float, step_s: float = 10.0,

@@ -42,13 +42,13 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
     docs = generate(cfg.pages, quick=cfg.quick, degraded=cfg.degraded, seed=cfg.seed)
     engine_settings = Settings()
     machine = report.machine_info()
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     _say(f"{sum(d.page_count for d in docs)} pages in {len(docs)} documents; cores {cfg.cores}")
     baseline, rows = _baseline(docs, cfg, engine_settings)
     runs = _per_core_runs(docs, cfg, engine_settings, baseline, rows)
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     summary = {
-        "command": cfg.command, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": cfg.command, "started_at": started_at,
         "machine": machine, "quick": cfg.quick, "pages": sum(d.page_count for d in docs), "documents": len(docs),
         "kinds": _kinds(docs), "baseline": report.baseline_summary(baseline), "runs": runs,
         "elapsed_s": round(time.perf_counter() - started, 1),

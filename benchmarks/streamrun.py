@@ -25,6 +25,11 @@ class StreamResult:
     settings: Any
     peak_rss_mb: dict[int, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    uploaded_at: dict[str, float] = field(default_factory=dict)
+
+    def latency(self, record: dict[str, Any]) -> float:
+        """Upload (= S3 event sent to SQS) -> indexed, for one document record."""
+        return float(record["indexed_at"]) - self.uploaded_at.get(record["key"], float(record["received_at"]))
 
     @property
     def pages(self) -> int:
@@ -49,13 +54,16 @@ def bench_settings(stack: Any, label: str) -> Any:
     return settings, res.bucket
 
 
-def upload(docs: list[BenchDoc], bucket: str) -> None:
-    """Put each document (moto's S3 notifies the queue)."""
+def upload(docs: list[BenchDoc], bucket: str, uploaded_at: dict[str, float] | None = None) -> dict[str, float]:
+    """Put each document (moto's S3 notifies the queue); returns the wall-clock time of each put."""
     import boto3
 
     s3 = boto3.client("s3")
+    times = uploaded_at if uploaded_at is not None else {}
     for doc in docs:
         s3.put_object(Bucket=bucket, Key=doc.key, Body=doc.data)
+        times[doc.key] = time.time()
+    return times
 
 
 def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
@@ -92,13 +100,13 @@ def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float =
     from pipeline.service import build_stream
 
     settings, bucket = bench_settings(stack, f"s{cores}")
-    upload(docs, bucket)
+    uploaded = upload(docs, bucket)
     wait_for_queue(settings.queue_url, len(docs))
     local_ray(cores)
     service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores)
     with RssSampler() as rss:
         service.run()
-    return _result(service, settings, rss)
+    return _result(service, settings, rss, uploaded)
 
 
 def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: float) -> StreamResult:
@@ -110,9 +118,11 @@ def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: fl
     local_ray(cores)
     service = build_stream(settings, exit_when_idle_s=max(3.0, 2 * interval), num_cpus=cores)
 
+    uploaded: dict[str, float] = {}
+
     def feed() -> None:
         for doc in docs:
-            upload([doc], bucket)
+            upload([doc], bucket, uploaded)
             time.sleep(doc.page_count / rate_pages_s)
 
     feeder = threading.Thread(target=feed, name="paced-uploader", daemon=True)
@@ -120,10 +130,11 @@ def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: fl
         feeder.start()
         service.run()
     feeder.join(timeout=5)
-    return _result(service, settings, rss)
+    return _result(service, settings, rss, uploaded)
 
 
-def _result(service: Any, settings: Any, rss: RssSampler) -> StreamResult:
+def _result(service: Any, settings: Any, rss: RssSampler, uploaded: dict[str, float]) -> StreamResult:
     records = list(service.records)
     wall = max(r["indexed_at"] for r in records) - min(r["received_at"] for r in records) if records else 0.0
-    return StreamResult(records, wall, settings.index, settings, dict(rss.peaks_mb), dict(service.counts))
+    return StreamResult(records, wall, settings.index, settings, dict(rss.peaks_mb), dict(service.counts),
+                        dict(uploaded))

@@ -92,19 +92,20 @@ INSTANCES = {
     "c6a.2xlarge (8 cores)":  (8, 0.31, 0.13),
 }
 CHOSEN = "c7a.4xlarge (16 cores)"
-print(f"{S_PER_PAGE:.2f} s/page/core, efficiency {EFFICIENCY:.2f}")'''),
+print(f"{S_PER_PAGE:.2f} s/page/core, efficiency {EFFICIENCY:.2f} (from {BENCH_DIR if 'sample' not in str(BENCH_DIR) else 'the defaults'})")'''),
     new_markdown_cell("## Auto Scaling settings per instance type\n\nTarget tracking on `visible messages / "
                       "in-service instances`: the target is the backlog one instance clears within the latency "
-                      "target; min serves the night without scaling; max serves the peak with 25 % headroom."),
-    new_code_cell('''fleets = {name: cap.Fleet(name, cores, S_PER_PAGE, EFFICIENCY, PAGES_PER_MESSAGE, od, spot)
+                      "target less the 300 s an instance needs to warm up; min serves the night without scaling; max serves the day's highest arrival rate "
+                      "(the burst) with 25 % headroom."),
+    new_code_cell('''arrivals = cap.day_profile(PEAK_PAGES_S, TROUGH_PAGES_S, STEP_S)
+fleets = {name: cap.Fleet(name, cores, S_PER_PAGE, EFFICIENCY, PAGES_PER_MESSAGE, od, spot)
           for name, (cores, od, spot) in INSTANCES.items()}
-settings = {name: cap.recommend(f, LATENCY_TARGET_S, PEAK_PAGES_S, TROUGH_PAGES_S) for name, f in fleets.items()}
+settings = {name: cap.recommend(f, LATENCY_TARGET_S, max(arrivals), TROUGH_PAGES_S) for name, f in fleets.items()}
 pd.DataFrame([{"instance": n, "pages/s each": round(f.pages_s, 2),
                "target backlog/instance": settings[n].target_backlog, "min": settings[n].min_size, "max": settings[n].max_size} for n, f in fleets.items()])'''),
     new_markdown_cell("## A simulated day\n\nScale-out cool-down 60 s, scale-in cool-down 300 s, instance "
                       "warm-up 300 s (billed, not serving); a month-end burst at 14:00."),
-    new_code_cell('''arrivals = cap.day_profile(PEAK_PAGES_S, TROUGH_PAGES_S, STEP_S)
-day = pd.DataFrame(cap.simulate(arrivals, fleets[CHOSEN], settings[CHOSEN], STEP_S))
+    new_code_cell('''day = pd.DataFrame(cap.simulate(arrivals, fleets[CHOSEN], settings[CHOSEN], STEP_S))
 fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
 ax1.plot(day["hour"], day["queue_pages"], label="queue (pages)")
 ax1.set_ylabel("pages waiting"); ax1.legend(loc="upper left")

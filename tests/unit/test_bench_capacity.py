@@ -19,8 +19,13 @@ def test_an_instance_serves_cores_over_seconds_per_page() -> None:
 
 
 def test_target_backlog_is_what_one_instance_clears_within_the_latency_target() -> None:
-    assert cap.target_backlog(FLEET, latency_target_s=60) == 300
-    assert cap.target_backlog(FLEET, latency_target_s=0.01) == 1
+    assert cap.target_backlog(FLEET, latency_target_s=60, warmup_s=0) == 300
+    assert cap.target_backlog(FLEET, latency_target_s=0.01, warmup_s=0) == 1
+
+
+def test_the_warmup_comes_out_of_the_latency_budget() -> None:
+    assert cap.target_backlog(FLEET, latency_target_s=600, warmup_s=300) == 1500
+    assert cap.target_backlog(FLEET, latency_target_s=200, warmup_s=300) == 100  # a tenth of the target kept
 
 
 def test_min_serves_the_trough_and_max_the_peak_with_headroom() -> None:
