@@ -135,6 +135,8 @@ def write(name: str, cells: list) -> Path:
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
     })
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{Path(name).stem}-{i}"  # stable ids: a rebuild changes only what was edited
     path = HERE / name
     nbformat.write(nb, path)
     return path
