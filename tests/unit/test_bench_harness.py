@@ -81,3 +81,14 @@ def test_ocr_cluster_bench_is_registered() -> None:
 
     args = build_parser().parse_args(["bench", "--quick", "--pages", "3"])
     assert args.pages == 3 and args.quick
+
+
+def test_the_cli_still_works_without_the_benchmarks_package(monkeypatch, capsys) -> None:
+    import sys
+
+    from pipeline.cli import build_parser, main
+
+    monkeypatch.setitem(sys.modules, "benchmarks.cli", None)  # as if the install did not carry it
+    assert build_parser().parse_args(["validate", "--offline"]).offline
+    assert main(["bench"]) == 2
+    assert "not importable" in capsys.readouterr().err
