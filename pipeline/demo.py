@@ -35,6 +35,7 @@ def run_demo(workdir: Path, num_cpus: int | None = None, idle_s: float = 3.0) ->
 
         print("starting Ray and the OCR workers ...", flush=True)
         service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=num_cpus)
+        workers = service.pool.size
         started = time.perf_counter()
         service.run()
         elapsed = time.perf_counter() - started - idle_s
@@ -43,7 +44,7 @@ def run_demo(workdir: Path, num_cpus: int | None = None, idle_s: float = 3.0) ->
         _print_indexed(client, settings.index)
         _print_dlq(boto3.client("sqs"), stack.dlq_url)
         _print_searches(client, settings.index)
-        _print_speed(service, elapsed, settings.ocr_workers or service.pool.size)
+        _print_speed(service, elapsed, workers)
         return 0
     finally:
         import ray

@@ -1,6 +1,6 @@
 """The ledger: what becomes of a message once every job it names has an outcome.
 
-- every job indexed                 -> delete the message
+- every job indexed                 -> delete the message (ten to a request)
 - a permanent failure, none transient -> DLQ now with ErrorClass/ErrorReason, delete the original
 - a transient failure               -> release for a retry after a backoff; on the queue's last
                                        allowed receive, DLQ now so the reason is kept
@@ -53,6 +53,37 @@ def settle(queue: SqsQueue, outcome: MessageOutcome) -> str:
     queue.dead_letter(message, first.error_class, reason, detail={"failed_keys": [f.key for f in failures][:20]})
     _log_failure(logging.ERROR, "dead-lettered", message, first)
     return DEAD_LETTERED
+
+
+def settle_all(queue: SqsQueue, outcomes: list[MessageOutcome]) -> list[tuple[MessageOutcome, str]]:
+    """Settle many messages: the fully indexed ones deleted in batches, the others one by one.
+
+    A message whose settling fails is left alone: it returns after its visibility timeout, and
+    processing it again is harmless (deterministic document ids).
+    """
+    clean = [o for o in outcomes if not o.failures]
+    settled = _delete_clean(queue, clean)
+    for outcome in outcomes:
+        if not outcome.failures:
+            continue
+        try:
+            settled.append((outcome, settle(queue, outcome)))
+        except Exception as exc:
+            log.error("settle failed", extra={"message_id": outcome.message.message_id, "error": str(exc)})
+    return settled
+
+
+def _delete_clean(queue: SqsQueue, clean: list[MessageOutcome]) -> list[tuple[MessageOutcome, str]]:
+    if not clean:
+        return []
+    try:
+        refused = {m.message_id for m in queue.delete_many([o.message for o in clean])}
+    except Exception as exc:
+        log.error("delete failed; the messages will return", extra={"count": len(clean), "error": str(exc)})
+        return []
+    for message_id in refused:
+        log.warning("delete refused; the message will return", extra={"message_id": message_id})
+    return [(o, INDEXED) for o in clean if o.message.message_id not in refused]
 
 
 def _log_failure(level: int, what: str, message: Message, failure: Failure, **extra: object) -> None:

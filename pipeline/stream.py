@@ -48,6 +48,12 @@ class InFlight:
     done: dict[int, Document | None] = field(default_factory=dict)  # job index -> indexed doc
     failures: dict[int, Failure] = field(default_factory=dict)
     splits: dict[int, _Split] = field(default_factory=dict)
+    recognised: int = 0  # jobs whose OCR is over (buffered for the bulk writer, indexed or failed)
+
+    @property
+    def ocr_open(self) -> bool:
+        """Some job of this message still needs a worker."""
+        return self.recognised < len(self.jobs)
 
     @property
     def resolved(self) -> bool:
@@ -149,10 +155,16 @@ class StreamService:
             self.publisher.publish_if_due(self)
 
     def _free_capacity(self) -> int:
-        """Messages the receiver may take now."""
+        """Messages the receiver may take now: workers x prefetch, less those still needing OCR.
+
+        Messages whose documents only wait for the bulk writer do not count (the writer's own
+        count/bytes bounds limit them), so the engines never idle behind an unflushed batch.
+        """
+        if self.stopping.is_set():
+            return 0
         limit = max(1, self.pool.size * self.s.prefetch_per_worker)
-        waiting = len(self.pending) + len(self.page_pending) + self.inbox.qsize()
-        return 0 if self.stopping.is_set() else max(0, limit - len(self.inflight) - waiting)
+        open_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
+        return max(0, limit - open_ocr - self.inbox.qsize())
 
     def _receive_loop(self) -> None:
         while not self.stopping.is_set():
@@ -235,6 +247,7 @@ class StreamService:
             return
         if isinstance(result, TaskFailed):
             entry.failures[index] = result.failure(task.job)
+            entry.recognised += 1
         elif isinstance(result, JobSplit):
             self._split(entry, index, task.job, result)
         elif isinstance(result, PageResult):
@@ -261,6 +274,7 @@ class StreamService:
             self._to_buffer(entry, index, doc)
 
     def _to_buffer(self, entry: InFlight, index: int, doc: Document) -> None:
+        entry.recognised += 1
         if not self.buffer:
             self.buffer_since = time.monotonic()
         self.buffer[doc.doc_id] = doc
@@ -300,23 +314,19 @@ class StreamService:
                     )
 
     def _record(self, entry: InFlight, doc: Document, indexed_at: float) -> None:
-        sent = int(entry.message.attributes.get("SentTimestamp", 0) or 0) / 1000 or entry.received_at
-        latency = indexed_at - sent
+        latency = indexed_at - (entry.message.sent_at or entry.received_at)
         self.metrics.document_indexed(doc, latency)
         self.records.append({"doc_id": doc.doc_id, "key": doc.key, "pages": doc.page_count, "latency_s": latency,
-                             "received_at": entry.received_at, "indexed_at": indexed_at, **doc.timings})
+                             "sent_at": entry.message.sent_at, "received_at": entry.received_at,
+                             "indexed_at": indexed_at, **doc.timings,
+                             "page_timings": [{"page": p.page, "decode_s": p.decode_s, "ocr_s": p.ocr_s,
+                                               "clean_s": p.clean_s, "source": p.source} for p in doc.pages]})
 
     def _settle_resolved(self) -> None:
-        for message_id in [m for m, e in self.inflight.items() if e.resolved]:
-            entry = self.inflight.pop(message_id)
-            outcome = ledger.MessageOutcome(entry.message, list(entry.failures.values()), len(entry.done))
-            try:
-                result = ledger.settle(self.queue, outcome)
-            except Exception as exc:  # the message stays invisible until its timeout, then returns
-                log.error("settle failed", extra={"message_id": message_id, "error": str(exc)})
-                continue
-            first = outcome.failures[0].error_class if outcome.failures else ""
-            self._count(result, first)
+        resolved = [self.inflight.pop(m) for m, e in list(self.inflight.items()) if e.resolved]
+        outcomes = [ledger.MessageOutcome(e.message, list(e.failures.values()), len(e.done)) for e in resolved]
+        for outcome, result in ledger.settle_all(self.queue, outcomes):
+            self._count(result, outcome.failures[0].error_class if outcome.failures else "")
 
     def _count(self, result: str, error_class: str = "") -> None:
         self.counts[result] = self.counts.get(result, 0) + 1

@@ -26,6 +26,7 @@ class Message:
     body: str
     receive_count: int = 1
     attributes: dict[str, str] = field(default_factory=dict)
+    sent_at: float = 0.0  # epoch seconds SQS accepted it (SentTimestamp)
 
     @classmethod
     def from_response(cls, raw: dict[str, Any]) -> Message:
@@ -37,6 +38,7 @@ class Message:
             body=raw.get("Body", ""),
             receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
             attributes={k: v.get("StringValue", "") for k, v in raw.get("MessageAttributes", {}).items()},
+            sent_at=int(attrs.get("SentTimestamp", 0)) / 1000,
         )
 
 
@@ -68,6 +70,18 @@ class SqsQueue:
     def delete(self, message: Message) -> None:
         """Done: remove the message for good."""
         self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+
+    def delete_many(self, messages: list[Message]) -> list[Message]:
+        """Delete in batches of ten; returns the messages SQS did not delete (they come back later)."""
+        failed: list[Message] = []
+        for start in range(0, len(messages), 10):
+            batch = messages[start : start + 10]
+            response = self.sqs.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(batch)],
+            )
+            failed += [batch[int(f["Id"])] for f in response.get("Failed", [])]
+        return failed
 
     def extend(self, messages: list[Message], visibility_s: int) -> None:
         """Heartbeat: keep in-flight messages invisible for another ``visibility_s``."""

@@ -36,7 +36,7 @@ def test_known_text_is_found(stage: OcrStage, sample) -> None:
 
 
 def test_the_engine_is_warm_and_shared(stage: OcrStage) -> None:
-    assert get_engine("jpn+eng", DEBIAN_TESSDATA) is stage.engine
+    assert get_engine("jpn+eng", DEBIAN_TESSDATA, "pipeline.ocr:Engine") is stage.engine
 
 
 def test_yen_and_cjk_spacing_are_cleaned(stage: OcrStage) -> None:
