@@ -69,7 +69,7 @@ def test_consumer_killed_between_indexing_and_deleting_does_not_duplicate(stack,
     release = threading.Event()
 
     def is_delete(r: Request) -> bool:
-        return r.target.endswith(".DeleteMessage") or "Action=DeleteMessage" in r.text()
+        return r.target.endswith((".DeleteMessage", ".DeleteMessageBatch")) or "Action=DeleteMessage" in r.text()
 
     def indexed() -> int:
         return sum(indexed_keys(tuned).values())
