@@ -23,6 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--records", type=Path, default=None, help="write per-document timing records (Parquet) here")
     p.set_defaults(func=_stream)
 
+    p = sub.add_parser("node-drain", help="on a worker node: drain and complete the termination lifecycle hook")
+    p.add_argument("--unit", default="ray-worker.service", help="the unit that runs this node's Ray worker")
+    p.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often to read IMDS")
+    p.set_defaults(func=_node_drain)
+
     p = sub.add_parser("validate", help="check engine, languages, queue, OpenSearch and Ray (was --validate-only)")
     p.add_argument("--offline", action="store_true", help="only the checks that need no network")
     p.set_defaults(func=_validate)
@@ -50,6 +55,25 @@ def _stream(args: argparse.Namespace) -> int:
 
         write_rows(service.records, args.records)
     return code
+
+
+def _node_drain(args: argparse.Namespace) -> int:
+    from pipeline import imds
+    from pipeline.errors import ConfigError
+    from pipeline.lifecycle import TerminationHook
+    from pipeline.logjson import setup_logging
+    from pipeline.nodedrain import stop_unit, target_state, watch
+
+    settings = load_settings(args.env_file)
+    setup_logging(settings.log_level, fmt=settings.log_format)
+    if not (settings.asg_name and settings.lifecycle_hook):
+        raise ConfigError("set OCR_ASG_NAME and OCR_LIFECYCLE_HOOK (the group and its termination hook)")
+    hook = TerminationHook.for_this_instance(settings)
+    if hook is None:
+        raise ConfigError("not on EC2: the instance metadata service does not answer")
+    base = imds.endpoint()
+    watch(lambda: target_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll)
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
