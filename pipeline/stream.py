@@ -95,7 +95,7 @@ class StreamService:
         self.started_at = time.monotonic()
         self.last_resize = time.monotonic()
         self.last_busy = time.monotonic()
-        self.last_heartbeat = time.monotonic()
+        self.finished = threading.Event()
         self.records: list[dict[str, Any]] = []
         self.counts = {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0}
 
@@ -115,11 +115,15 @@ class StreamService:
     def run(self) -> int:
         """Serve until stopped (or idle, with ``exit_when_idle_s``); returns the exit code."""
         receiver = threading.Thread(target=self._receive_loop, name="sqs-receiver", daemon=True)
+        heartbeat = threading.Thread(target=self._heartbeat_loop, name="sqs-heartbeat", daemon=True)
         receiver.start()
+        heartbeat.start()
         log.info("stream started", extra={"workers": self.pool.size, "queue": self.queue.url})
         while not self._finished():
             self._tick()
         receiver.join(timeout=self.s.poll_wait_s + 5)
+        self.finished.set()  # no heartbeat may extend a message after _shutdown released it
+        heartbeat.join(timeout=self.s.s3_timeout_s)
         self._shutdown()
         log.info("stream stopped", extra=self.counts)
         return 0
@@ -146,7 +150,6 @@ class StreamService:
             self._on_result(task, result)
         self._flush_if_due()
         self._settle_resolved()
-        self._heartbeat_if_due()
         self._maintain_pool()
         self.capacity = self._free_capacity()
         if self.lifecycle is not None and self.stopping.is_set():
@@ -332,15 +335,26 @@ class StreamService:
         self.counts[result] = self.counts.get(result, 0) + 1
         self.metrics.message_settled(result, error_class)
 
-    def _heartbeat_if_due(self) -> None:
-        if time.monotonic() - self.last_heartbeat < self.s.heartbeat_s or not self.inflight:
-            return
-        self.last_heartbeat = time.monotonic()
-        try:
-            self.queue.extend([e.message for e in self.inflight.values()], self.s.visibility_timeout_s)
-        except Exception as exc:
-            log.warning("heartbeat failed", extra={"error": str(exc)})
-        self.metrics.in_flight(len(self.inflight))
+    def _heartbeat_loop(self) -> None:
+        """Its own thread, so a long bulk retry in the loop never lets a message's visibility lapse."""
+        while not self.finished.wait(self.s.heartbeat_s):
+            messages = self._in_flight_messages()
+            if not messages:
+                continue
+            try:
+                self.queue.extend(messages, self.s.visibility_timeout_s)
+            except Exception as exc:
+                log.warning("heartbeat failed", extra={"error": str(exc)})
+            self.metrics.in_flight(len(messages))
+
+    def _in_flight_messages(self) -> list[Message]:
+        """A snapshot of the in-flight messages, taken safely while the loop changes the dict."""
+        for _ in range(5):
+            try:
+                return [e.message for e in list(self.inflight.values())]
+            except RuntimeError:  # changed size during the copy: try again
+                continue
+        return []
 
     def _shutdown(self) -> None:
         self._flush_if_due(force=True)
