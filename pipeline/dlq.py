@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.sources.sqs import Message
+from pipeline.sources.sqs import Message, SqsQueue
 
 
 @dataclass
@@ -35,23 +35,11 @@ def peek(sqs: Any, dlq_url: str, limit: int = 1000, hold_s: int = 30) -> list[Me
     Each is held invisible for ``hold_s`` while reading (so none is counted twice), then made
     visible again.
     """
-    seen: dict[str, Message] = {}
-    while len(seen) < limit:
-        response = sqs.receive_message(
-            QueueUrl=dlq_url,
-            MaxNumberOfMessages=min(10, limit - len(seen)),
-            WaitTimeSeconds=0,
-            VisibilityTimeout=hold_s,
-            MessageAttributeNames=["All"],
-            AttributeNames=["All"],
-        )
-        batch = [Message.from_response(m) for m in response.get("Messages", [])]
-        if not batch:
-            break
-        seen.update((m.message_id, m) for m in batch)
-    for m in seen.values():
-        sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=m.receipt_handle, VisibilityTimeout=0)
-    return list(seen.values())
+    queue = SqsQueue(sqs, dlq_url)
+    messages = queue.receive_all(hold_s, limit)
+    for m in messages:
+        queue.release(m, 0)
+    return messages
 
 
 def summarise(messages: list[Message]) -> DlqSummary:

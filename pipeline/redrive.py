@@ -32,18 +32,6 @@ UNSUPPORTED = {"NotImplemented", "UnsupportedOperation", "InvalidAction", "Unkno
                "AWS.SimpleQueueService.UnsupportedOperation", "InternalFailure", "500", "501"}
 
 
-def receive_all(queue: SqsQueue, hold_s: int, limit: int | None = None) -> list[Message]:
-    """Receive until the queue answers empty (or ``limit``); every message stays held ``hold_s``."""
-    seen: dict[str, Message] = {}
-    while limit is None or len(seen) < limit:
-        want = 10 if limit is None else min(10, limit - len(seen))
-        batch = queue.receive(want, wait_s=0, visibility_s=hold_s)
-        if not batch:
-            break
-        seen.update((m.message_id, m) for m in batch)
-    return list(seen.values())
-
-
 @contextmanager
 def held(queue: SqsQueue, messages: list[Message], hold_s: int) -> Iterator[None]:
     """Keep ``messages`` invisible (extended every third of ``hold_s``) for the duration of the block."""
@@ -80,7 +68,7 @@ def reprocess(settings: Settings, sqs: Any, dlq_url: str, limit: int | None = No
               workers: int = 0, progress: bool = True) -> ReprocessResult:
     """Drain the DLQ into the batch runtime; delete what succeeded, re-reason the rest."""
     dlq = SqsQueue(sqs, dlq_url, dlq_url)  # dead_letter() then sends to the DLQ and deletes the old copy
-    messages = receive_all(dlq, hold_s, limit)
+    messages = dlq.receive_all(hold_s, limit)
     items: list[tuple[Job, str]] = []
     unreadable: dict[str, BadMessage] = {}
     for m in messages:

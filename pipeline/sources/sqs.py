@@ -67,6 +67,17 @@ class SqsQueue:
         response = self.sqs.receive_message(**kwargs)
         return [Message.from_response(m) for m in response.get("Messages", [])]
 
+    def receive_all(self, hold_s: int, limit: int | None = None) -> list[Message]:
+        """Receive until the queue answers empty (or ``limit``); each message stays held ``hold_s``."""
+        seen: dict[str, Message] = {}
+        while limit is None or len(seen) < limit:
+            want = 10 if limit is None else min(10, limit - len(seen))
+            batch = self.receive(want, wait_s=0, visibility_s=hold_s)
+            if not batch:
+                break
+            seen.update((m.message_id, m) for m in batch)
+        return list(seen.values())
+
     def delete(self, message: Message) -> None:
         """Done: remove the message for good."""
         self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
