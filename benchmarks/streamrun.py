@@ -70,11 +70,12 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
     """Block until ``count`` messages are visible (the queue is full before the service starts)."""
     import boto3
 
-    sqs = boto3.client("sqs")
+    from pipeline.sources.sqs import SqsQueue
+
+    queue = SqsQueue(boto3.client("sqs"), queue_url)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
-        if int(attrs["Attributes"]["ApproximateNumberOfMessages"]) >= count:
+        if queue.depth()["visible"] >= count:
             return
         time.sleep(0.2)
     raise RuntimeError(f"the queue did not reach {count} messages in {timeout_s:g} s")

@@ -21,8 +21,9 @@ from typing import Any
 
 from pipeline.batch_ocr import OcrBatch, job_row, peak_rss_mb
 from pipeline.batch_progress import ProgressBar
-from pipeline.batch_sources import forwarded_env, list_sources, split_existing
+from pipeline.batch_sources import list_sources, split_existing
 from pipeline.models import Job
+from pipeline.raycluster import worker_env
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch_datasink import OpenSearchDatasink, empty_outcome
 from pipeline.sources.s3 import ListingFilter
@@ -106,7 +107,7 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
 
     ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
     size, cpus_each = pool_shape(workers or settings.ocr_workers, len(items))
-    env = {"env_vars": forwarded_env()}
+    env = {"env_vars": worker_env()}
     ds = ray.data.from_items([job_row(job, tag) for job, tag in items], override_num_blocks=min(len(items), 200))
     ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings,), batch_size=1, batch_format="pyarrow",
                         compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each, runtime_env=env)

@@ -7,7 +7,6 @@ A local file is a job whose bucket is ``file://<absolute directory>`` and whose 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -94,10 +93,3 @@ def parse_since(value: str) -> datetime:
     except ValueError:
         raise errors.ConfigError(f"--modified-since: not an ISO date: {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def forwarded_env() -> dict[str, str]:
-    """Environment every batch worker gets: one Tesseract thread, and the AWS endpoint/region in use."""
-    from pipeline.workers import FORWARDED_ENV
-
-    return {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}

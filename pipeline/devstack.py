@@ -98,16 +98,17 @@ def create_resources(
     """Bucket, DLQ, queue with redrive policy, and S3 -> SQS event notification; exported as OCR_*."""
     import boto3
 
+    from pipeline.sources.sqs import queue_arn
+
     sqs = boto3.client("sqs", endpoint_url=stack.endpoint)
     s3 = boto3.client("s3", endpoint_url=stack.endpoint)
     dlq_url = sqs.create_queue(QueueName=DLQ + suffix, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
+    redrive = json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": str(max_receive_count)})
     queue_url = sqs.create_queue(
         QueueName=QUEUE + suffix,
         Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": str(visibility_timeout_s)},
     )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = queue_arn(sqs, queue_url)
     bucket = BUCKET + suffix.lower()
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_notification_configuration(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
+
 
 def connect(address: str | None = None, num_cpus: int | None = None, object_store_bytes: int | None = None) -> None:
     """``ray.init`` against ``address`` (or ``RAY_ADDRESS``); a local cluster when neither is set."""
@@ -25,6 +27,12 @@ def connect(address: str | None = None, num_cpus: int | None = None, object_stor
         logging_level="WARNING",
         log_to_driver=False,
     )
+
+
+def worker_env() -> dict[str, str]:
+    """What every OCR worker process gets: one Tesseract thread, and the AWS endpoint/region in use
+    (never credentials: workers use the node's instance profile, or inherit them locally)."""
+    return {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}
 
 
 def cluster_cpus() -> int:

@@ -25,7 +25,7 @@ from pipeline.errors import BadMessage, ConfigError
 from pipeline.messages import parse_body
 from pipeline.models import Job
 from pipeline.settings import Settings
-from pipeline.sources.sqs import Message, SqsQueue
+from pipeline.sources.sqs import Message, SqsQueue, queue_arn
 
 ERROR_ATTRIBUTES = ("ErrorClass", "ErrorReason", "ErrorDetail", "OriginalMessageId", "ReceiveCount")
 UNSUPPORTED = {"NotImplemented", "UnsupportedOperation", "InvalidAction", "UnknownOperationException",
@@ -168,8 +168,3 @@ def _attributes(message: Message) -> dict[str, Any]:
     kept = {k: {"DataType": "String", "StringValue": v} for k, v in message.attributes.items()
             if k not in ERROR_ATTRIBUTES and v}
     return {"MessageAttributes": kept} if kept else {}
-
-
-def queue_arn(sqs: Any, url: str) -> str:
-    """A queue's ARN."""
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     cloudwatch_namespace: str = Field("", description="Publish the scaling metric here; empty: off.")
     asg_name: str = Field("", description="Auto Scaling group (lifecycle hook, backlog per instance).")
     lifecycle_hook: str = Field("", description="Termination lifecycle hook name.")
-    launch_template: str = Field("python-worker-template-v1", description="Launch template of the workers.")
+    launch_template: str = Field("python-worker-template-v1", description="Workers' launch template (ami deploy).")
     smoke_bucket: str = Field("", description="Bucket that ocr-cluster smoke writes its test document to.")
     log_format: str = Field("json", pattern="^(json|text)$", description="json: one JSON object per log line.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level.")

@@ -262,7 +262,7 @@ class StreamService:
         entry.splits[index] = _Split(split)
         owner = (entry.message.message_id, index)
         for page in range(1, split.page_count + 1):
-            self.page_pending.append(Task(owner, job, page=page, data_ref=split.data_ref[0]))
+            self.page_pending.append(Task(owner, job, page=page, data_ref=split.data_ref))
 
     def _page_done(self, entry: InFlight, index: int, job: Job, page: PageResult) -> None:
         state = entry.splits[index]

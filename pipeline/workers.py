@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.documents import OpenedDocument
 from pipeline.errors import WorkerLost, classify
 from pipeline.models import Document, Failure, Job, PageResult
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject
-
-FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
+from pipeline.stage import OcrStage, decode_page
 
 
 @dataclass
@@ -55,11 +55,11 @@ class OcrWorker:
 
     def __init__(self, settings: Settings, split_min_pages: int = 3) -> None:
         os.environ["OMP_THREAD_LIMIT"] = "1"
-        from pipeline.stage import OcrStage
-
         self.stage = OcrStage(settings)
         self.stage.setup()
         self.split_min_pages = split_min_pages
+        self._split: OpenedDocument | None = None  # the split document whose pages come here now
+        self._split_key = ""
 
     def ready(self) -> int:
         """The worker's pid, once its engine is loaded."""
@@ -69,6 +69,7 @@ class OcrWorker:
         """Fetch and open the job; OCR it whole, or hand it back split into pages."""
         import ray
 
+        self._close_split()
         try:
             fetched = self.stage.fetch(job)
             started = time.perf_counter()
@@ -82,12 +83,31 @@ class OcrWorker:
         except Exception as exc:
             return TaskFailed.of(exc)
 
-    def page(self, data: bytes, page: int) -> PageResult | TaskFailed:
-        """OCR one page of a split document."""
+    def page(self, data_ref: list[Any], page: int) -> PageResult | TaskFailed:
+        """OCR one page of a split document (``[ObjectRef]`` of its bytes).
+
+        Pages of one document arrive in a run, so the document is fetched from the object store
+        and opened once per run here, not once per page.
+        """
         try:
-            return self.stage.ocr_page(data, page)
+            return self.stage.recognise(*decode_page(self._open_split(data_ref[0]), page))
         except Exception as exc:
             return TaskFailed.of(exc)
+
+    def _open_split(self, ref: Any) -> OpenedDocument:
+        import ray
+
+        if ref.hex() != self._split_key:
+            self._close_split()
+            self._split = self.stage.open(ray.get(ref))
+            self._split_key = ref.hex()
+        assert self._split is not None
+        return self._split
+
+    def _close_split(self) -> None:
+        if self._split is not None:
+            self._split.close()
+        self._split, self._split_key = None, ""
 
 
 @dataclass
@@ -97,7 +117,7 @@ class Task:
     owner: Any  # whatever the runtime uses to find the result's home
     job: Job
     page: int = 0
-    data_ref: Any = None
+    data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
 
 
@@ -125,8 +145,10 @@ class WorkerPool:
         """Start actors until ``target`` are live or starting; with ``wait``, until they are ready."""
         import ray
 
+        from pipeline.raycluster import worker_env
+
         remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
-        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}
+        env = worker_env()
         while len(self.slots) + len(self.starting) < target:
             self.created += 1
             handle = remote.options(runtime_env={"env_vars": env}).remote(self.settings, self.split_min_pages)

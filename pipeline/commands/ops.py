@@ -30,8 +30,8 @@ def _add_ami(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     deploy.add_argument("--rollback", action="store_true", help="deploy the image the current default replaced")
     deploy.add_argument(
         "--launch-template",
-        default=os.environ.get("OCR_LAUNCH_TEMPLATE") or ami.DEFAULT_LAUNCH_TEMPLATE,
-        help="launch template name (default $OCR_LAUNCH_TEMPLATE or %(default)s)",
+        default="",
+        help=f"launch template name (default OCR_LAUNCH_TEMPLATE, else {ami.DEFAULT_LAUNCH_TEMPLATE})",
     )
     deploy.add_argument("--asg", default="", help=f"Auto Scaling group (default $OCR_ASG_NAME or {ami.DEFAULT_ASG})")
     deploy.add_argument("--no-wait", action="store_true", help="start the refresh and return")
@@ -57,7 +57,7 @@ def _add_status(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 def _add_smoke(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("smoke", help="send a test document and wait until it is searchable")
-    parser.add_argument("--bucket", default=os.environ.get("OCR_SMOKE_BUCKET", ""), help="(default $OCR_SMOKE_BUCKET)")
+    parser.add_argument("--bucket", default="", help="bucket for the test document (default OCR_SMOKE_BUCKET)")
     parser.add_argument(
         "--prefix", default=os.environ.get("OCR_SMOKE_PREFIX", "smoke/"), help="key prefix (default smoke/)"
     )
@@ -75,7 +75,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     if bool(args.ami_id) == bool(args.rollback):
         raise ConfigError("give either an AMI id or --rollback")
     common = {
-        "template": args.launch_template,
+        "template": args.launch_template or load_settings(args.env_file).launch_template,
         "asg": _asg(args),
         "wait": not args.no_wait,
         "preferences": ami.RefreshPreferences(args.min_healthy, args.warmup),
@@ -116,7 +116,7 @@ def run_status(args: argparse.Namespace) -> int:
 def run_smoke(args: argparse.Namespace) -> int:
     """``ocr-cluster smoke``."""
     settings = load_settings(args.env_file)
-    bucket = aws.require(args.bucket, "--bucket / OCR_SMOKE_BUCKET")
+    bucket = aws.require(args.bucket or settings.smoke_bucket, "--bucket / OCR_SMOKE_BUCKET")
     from pipeline.sinks.opensearch import make_client
 
     smoke.run(

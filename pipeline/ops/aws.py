@@ -7,24 +7,17 @@ arguments; only :func:`client` creates one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from pipeline.errors import ConfigError
 
-QUEUE_COUNTERS = (
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-)
-
 
 def client(service: str) -> Any:
-    """A boto3 client configured from the standard AWS environment."""
-    import boto3
+    """A boto3 client configured from the standard AWS environment (the service's own factory)."""
+    from pipeline.awsclients import aws_client
 
-    return boto3.client(service)
+    return aws_client(service)
 
 
 def require(value: str, what: str) -> str:
@@ -32,26 +25,6 @@ def require(value: str, what: str) -> str:
     if not value:
         raise ConfigError(f"{what} is not set")
     return value
-
-
-def queue_counts(sqs: Any, queue_url: str) -> dict[str, int]:
-    """The queue's approximate counters: visible, in flight, delayed."""
-    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(QUEUE_COUNTERS))["Attributes"]
-    return {
-        "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-        "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
-        "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
-    }
-
-
-def dlq_url_of(sqs: Any, queue_url: str) -> str:
-    """The DLQ named by the queue's redrive policy, or "" when it has none."""
-    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
-    policy = attrs.get("RedrivePolicy")
-    if not policy:
-        return ""
-    dlq_name = json.loads(policy)["deadLetterTargetArn"].rsplit(":", 1)[-1]
-    return sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
 
 
 def queue_name(queue_url: str) -> str:

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.ops.aws import dlq_url_of, paginate, queue_counts, queue_name
+from pipeline.ops.aws import paginate, queue_name
+from pipeline.sources.sqs import SqsQueue
 
 FAILED_ACTIVITY = {"Failed", "Cancelled"}
 
@@ -103,6 +104,14 @@ def oldest_message_age(cloudwatch: Any, queue: str, now: datetime) -> float | No
     return float(values[0]) if values else None
 
 
+def _dlq_of(sqs: Any, queue_url: str) -> str:
+    """The DLQ named by the queue's redrive policy, or "" when it has none (status reports that)."""
+    try:
+        return SqsQueue(sqs, queue_url).dlq_url
+    except ConfigError:
+        return ""
+
+
 def collect(
     autoscaling: Any,
     sqs: Any,
@@ -117,15 +126,15 @@ def collect(
     """Read the health check and decide what needs attention."""
     now = now or datetime.now(timezone.utc)
     group = group_counts(autoscaling, asg)
-    queue = queue_counts(sqs, queue_url)
-    dlq_url = dlq_url or dlq_url_of(sqs, queue_url)
+    queue = SqsQueue(sqs, queue_url, dlq_url).depth()
+    dlq_url = dlq_url or _dlq_of(sqs, queue_url)
     status = Status(
         asg=asg,
         **group,
         visible=queue["visible"],
         in_flight=queue["in_flight"],
         dlq_url=dlq_url,
-        dlq_depth=queue_counts(sqs, dlq_url)["visible"] if dlq_url else 0,
+        dlq_depth=SqsQueue(sqs, dlq_url).depth()["visible"] if dlq_url else 0,
         oldest_age_s=oldest_message_age(cloudwatch, queue_name(queue_url), now),
         failed_activities=failed_activities(autoscaling, asg, now, timedelta(days=1)),
     )

@@ -42,6 +42,11 @@ class Message:
         )
 
 
+def queue_arn(sqs: Any, url: str) -> str:
+    """A queue's ARN."""
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
 class SqsQueue:
     """The work queue and its dead-letter queue."""
 
@@ -156,7 +161,8 @@ class SqsQueue:
         return self.sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
 
     def depth(self) -> dict[str, int]:
-        """Visible and in-flight counts (approximate, as SQS reports them)."""
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        attrs = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)["Attributes"]
-        return {"visible": int(attrs[names[0]]), "in_flight": int(attrs[names[1]])}
+        """Visible, in-flight and delayed counts (approximate, as SQS reports them)."""
+        names = {"visible": "ApproximateNumberOfMessages", "in_flight": "ApproximateNumberOfMessagesNotVisible",
+                 "delayed": "ApproximateNumberOfMessagesDelayed"}
+        attrs = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=list(names.values()))["Attributes"]
+        return {key: int(attrs.get(name, 0)) for key, name in names.items()}
