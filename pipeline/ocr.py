@@ -44,7 +44,7 @@ class Engine:
     def recognise(self, image: Image.Image, timeout_s: float) -> Recognised:
         """OCR one page image; raises :class:`EngineTimeout` past ``timeout_s``."""
         started = time.perf_counter()
-        self._api.SetImage(image)
+        set_pixels(self._api, image)
         if not self._api.Recognize(timeout=int(timeout_s * 1000)):
             self._api.Clear()
             raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
@@ -56,6 +56,22 @@ class Engine:
     def close(self) -> None:
         """Free the engine."""
         self._api.End()
+
+
+_BYTES_PER_PIXEL = {"L": 1, "RGB": 3, "RGBA": 4}
+
+
+def set_pixels(api, image: Image.Image) -> None:
+    """Hand the page's raw pixels to Tesseract (``SetImageBytes``).
+
+    tesserocr's ``SetImage(PIL.Image)`` re-encodes the image (as PNG for a decoded page) for
+    Leptonica to decode again: ~0.07 s of a 300-DPI A4 page's ~0.4 s. Raw pixels skip both and
+    give the same text; other modes are converted to 8-bit grey first.
+    """
+    if image.mode not in _BYTES_PER_PIXEL:
+        image = image.convert("L")
+    depth = _BYTES_PER_PIXEL[image.mode]
+    api.SetImageBytes(image.tobytes(), image.width, image.height, depth, depth * image.width)
 
 
 def check_languages(languages: str, tessdata: str) -> None:

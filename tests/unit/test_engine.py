@@ -66,3 +66,11 @@ def test_missing_language_data_is_a_config_error() -> None:
     with pytest.raises(errors.ConfigError) as err:
         Engine("jpn+klingon", DEBIAN_TESSDATA)
     assert "klingon" in err.value.reason and err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "1", "P"])
+def test_every_pixel_mode_reaches_the_engine_as_the_same_page(stage: OcrStage, mode: str) -> None:
+    lines = ["請求書 No. 2048", "合計金額 ¥128,400"]
+    page = render_page(lines).convert(mode)
+    text = stage.engine.recognise(page, timeout_s=30).text
+    assert character_error_rate("\n".join(lines), text) <= 0.1, (mode, text)
