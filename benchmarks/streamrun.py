@@ -4,7 +4,6 @@ service starts, so the run measures throughput, not arrival; then a paced run fo
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -82,18 +81,15 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
 
 
 def local_ray(cores: int) -> None:
-    """A fresh local Ray with ``cores`` CPUs for this run.
+    """A fresh local Ray with ``cores`` CPUs for this run, started as the service starts one.
 
-    ``address="local"``: without it Ray joins any cluster a ``ray start`` left on this machine (and
-    refuses ``num_cpus``), so the run would measure someone else's cluster.
+    ``address="local"`` (in :func:`~pipeline.raycluster.connect`): without it Ray joins any cluster
+    a ``ray start`` left on this machine (and refuses ``num_cpus``), so the run would measure
+    someone else's cluster.
     """
-    import ray
+    from pipeline.raycluster import connect
 
-    if ray.is_initialized():
-        return
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    ray.init(address="local", num_cpus=cores, include_dashboard=False, object_store_memory=1_000_000_000,
-             logging_level="WARNING", log_to_driver=False)
+    connect(num_cpus=cores)
 
 
 def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0) -> StreamResult:

@@ -46,7 +46,10 @@ def result_schema() -> Any:
 class OcrBatch:
     """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+        from pipeline.raycluster import adopt_env
+
+        adopt_env(env)
         os.environ["OMP_THREAD_LIMIT"] = "1"
         from pipeline.stage import OcrStage
 

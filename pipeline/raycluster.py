@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 
 FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
+# Ray kills a worker process idle for 1 s once more run than the node has CPUs, so a backfill's
+# write tasks (between the OCR actors' pages) each paid a new process: ~1.5 s of a CPU apiece,
+# a fifth of a 2-CPU machine. Idle workers now live a minute (``ray start`` on the nodes: the same
+# value in the Ray units of cluster/systemd and in cluster/ray-cluster.yaml).
+IDLE_WORKER_KEEP_MS = 60_000
+LOCAL_SYSTEM_CONFIG = {"idle_worker_killing_time_threshold_ms": IDLE_WORKER_KEEP_MS}
 
 
 def connect(address: str | None = None, num_cpus: int | None = None, object_store_bytes: int | None = None) -> None:
@@ -26,6 +32,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, object_stor
         object_store_memory=object_store_bytes or 1_000_000_000,
         logging_level="WARNING",
         log_to_driver=False,
+        _system_config=LOCAL_SYSTEM_CONFIG,
     )
 
 
@@ -33,6 +40,21 @@ def worker_env() -> dict[str, str]:
     """What every OCR worker process gets: one Tesseract thread, and the AWS endpoint/region in use
     (never credentials: workers use the node's instance profile, or inherit them locally)."""
     return {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}
+
+
+def adopt_env(env: dict[str, str] | None) -> None:
+    """In a worker process: take the variables the driver forwarded (:func:`worker_env`).
+
+    They travel as constructor arguments rather than a ``runtime_env``: a task or actor with a
+    ``runtime_env`` cannot use the worker processes Ray has already started and waits for new
+    ones, each ~1.5 s of a CPU to start (a fifth of a 2-CPU machine during a backfill).
+    """
+    if env is None:
+        return
+    for name in FORWARDED_ENV:  # a reused process may hold another driver's values
+        if name not in env:
+            os.environ.pop(name, None)
+    os.environ.update(env)
 
 
 def cluster_cpus() -> int:

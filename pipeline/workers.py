@@ -53,7 +53,10 @@ class TaskFailed:
 class OcrWorker:
     """One per CPU slot: a warm engine, single-threaded (``OMP_THREAD_LIMIT=1``)."""
 
-    def __init__(self, settings: Settings, split_min_pages: int = 3) -> None:
+    def __init__(self, settings: Settings, split_min_pages: int = 3, env: dict[str, str] | None = None) -> None:
+        from pipeline.raycluster import adopt_env
+
+        adopt_env(env)
         os.environ["OMP_THREAD_LIMIT"] = "1"
         self.stage = OcrStage(settings)
         self.stage.setup()
@@ -151,7 +154,7 @@ class WorkerPool:
         env = worker_env()
         while len(self.slots) + len(self.starting) < target:
             self.created += 1
-            handle = remote.options(runtime_env={"env_vars": env}).remote(self.settings, self.split_min_pages)
+            handle = remote.remote(self.settings, self.split_min_pages, env)
             self.starting[f"ocr-worker-{self.created}"] = (handle, handle.ready.remote())
         if wait and self.starting:
             ray.wait([ref for _, ref in self.starting.values()], num_returns=len(self.starting))

@@ -24,12 +24,13 @@ class OpenSearchDatasink(Datasink):
     """Index result rows' documents; report processed / pages / failures per task."""
 
     def __init__(self, settings: Settings, parquet_path: str = "", run_id: str = "run",
-                 progress: Any = None, min_rows: int = 16) -> None:
+                 progress: Any = None, min_rows: int = 16, env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.parquet_path = parquet_path.rstrip("/")
         self.run_id = run_id
         self.progress = progress
         self.min_rows = min_rows
+        self.env = env or {}  # the driver's AWS endpoint/region, for the Parquet parts
         self.outcome: dict[str, Any] = empty_outcome()
 
     @property
@@ -45,8 +46,10 @@ class OpenSearchDatasink(Datasink):
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, Any]:
         """Bulk-index this task's documents; returns its outcome (counts and failure records)."""
+        from pipeline.raycluster import adopt_env
         from pipeline.sinks.opensearch import BulkWriter
 
+        adopt_env(self.env)
         rows = [row for block in blocks for row in _rows(block)]
         failures = [_failure(r) for r in rows if not r["ok"]]
         pairs = [(r, pickle.loads(r["document"])) for r in rows if r["ok"]]
