@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from typing import Any
 from pipeline import errors
 from pipeline.errmap import from_third_party
 from pipeline.models import Job
+
+log = logging.getLogger("ocr_cluster.s3")
 
 
 @dataclass
@@ -94,12 +97,50 @@ class ListingFilter:
 
 
 def list_jobs(s3: Any, uri: str, keep: ListingFilter | None = None) -> Iterator[Job]:
-    """Every object under ``uri`` as a job (paginated; keys as stored)."""
+    """Every object under ``uri`` as a job (paginated; keys as stored).
+
+    In a versioned bucket the jobs carry the current version's id (``ListObjectVersions``), so
+    they name the same documents the stream indexed from the bucket's events and
+    ``--skip-existing`` finds them; a key whose latest version is a delete marker is left out.
+    """
     bucket, prefix = parse_s3_uri(uri)
     keep = keep or ListingFilter()
+    if bucket_versioned(s3, bucket):
+        yield from _latest_versions(s3, bucket, prefix, keep)
+        return
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             if obj["Key"].endswith("/") or not keep.keeps(obj["Key"], obj.get("LastModified")):
                 continue
             yield Job(bucket=bucket, key=obj["Key"], etag=obj.get("ETag", "").strip('"'), size=obj.get("Size"))
+
+
+def bucket_versioned(s3: Any, bucket: str) -> bool:
+    """Whether the bucket keeps versions (enabled, or suspended with versions kept).
+
+    Without ``s3:GetBucketVersioning`` the listing falls back to ETags, with a warning: nothing is
+    indexed twice (the worker names a document by the version it reads), but ``--skip-existing``
+    then skips nothing in a versioned bucket.
+    """
+    try:
+        status = s3.get_bucket_versioning(Bucket=bucket).get("Status", "")
+    except Exception as exc:
+        err = from_third_party(exc)
+        if isinstance(err, errors.AccessDenied):
+            log.warning("cannot read the bucket's versioning; listing by ETag",
+                        extra={"bucket": bucket, "error": err.reason})
+            return False
+        raise err from exc
+    return status in ("Enabled", "Suspended")
+
+
+def _latest_versions(s3: Any, bucket: str, prefix: str, keep: ListingFilter) -> Iterator[Job]:
+    paginator = s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Versions", []):
+            key = obj["Key"]
+            if not obj.get("IsLatest") or key.endswith("/") or not keep.keeps(key, obj.get("LastModified")):
+                continue
+            yield Job(bucket=bucket, key=key, version_id=_version(obj.get("VersionId")),
+                      etag=obj.get("ETag", "").strip('"'), size=obj.get("Size"))

@@ -186,7 +186,9 @@ WORKER_STATEMENTS = {
         ["${var.queue_arn}"],
     ),
     "DeadLetter": (["sqs:SendMessage"], ["${var.dlq_arn}"]),
-    "ReadDocuments": (["s3:GetObject"], ["${local.objects_arn}"]),
+    "ReadDocuments": (["s3:GetObject", "s3:GetObjectVersion"], ["${local.objects_arn}"]),
+    "ListDocuments": (["s3:ListBucket", "s3:ListBucketVersions"], ["${local.bucket_arn}"]),
+    "ReadBucketVersioning": (["s3:GetBucketVersioning"], ["${local.bucket_arn}"]),
     "WriteIndex": (
         ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
         [
@@ -213,8 +215,11 @@ def test_worker_policy_is_exactly_least_privilege() -> None:
     condition = one(statements["PutMetrics"]["condition"])
     assert condition["variable"] == "cloudwatch:namespace"
     assert condition["values"] == ["${var.metrics_namespace}", "${var.agent_namespace}"]
+    listing = one(statements["ListDocuments"]["condition"])
+    assert (listing["variable"], listing["values"]) == ("s3:prefix", ["${var.source_prefix}*"])
     locals_ = load("modules/iam/main.tf")["locals"][0]
-    assert locals_["objects_arn"].endswith(":s3:::${var.source_bucket}/${var.source_prefix}*")
+    assert locals_["bucket_arn"].endswith(":s3:::${var.source_bucket}")
+    assert locals_["objects_arn"] == "${local.bucket_arn}/${var.source_prefix}*"
     assert locals_["ssm_arn"].endswith(":parameter${var.ssm_prefix}")
     assert locals_["asg_arn"].endswith(":autoScalingGroup:*:autoScalingGroupName/${var.asg_name}")
     hook = policy("iam", "lifecycle")["TerminationHook"]

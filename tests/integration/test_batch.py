@@ -18,9 +18,9 @@ from pipeline.batch import run_backfill
 from pipeline.cli import main
 from pipeline.samples import encode, render_page, text_layer_pdf
 from pipeline.sinks.opensearch import make_client, refresh
-from pipeline.sources.s3 import ListingFilter
+from pipeline.sources.s3 import ListingFilter, list_jobs
 from tests import inputs
-from tests.helpers import indexed_keys, upload
+from tests.helpers import indexed_keys, run_until_idle, upload
 
 pytestmark = [pytest.mark.stack, pytest.mark.ray, pytest.mark.tesseract]
 
@@ -74,6 +74,29 @@ def test_filters_and_limit_choose_what_is_listed(settings, resources, s3, ray_lo
                            progress=False)
 
     assert summary.listed == 1 and indexed_keys(settings) == {"f/a.png": 1}
+
+
+def test_in_a_versioned_bucket_the_backfill_skips_what_the_stream_indexed(settings, resources, s3, sqs, ray_local):
+    bucket = resources.bucket + "-versioned"  # no notifications: moto's events carry no versionId
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    page = inputs.png_page(["短い 1"])
+    versions = [s3.put_object(Bucket=bucket, Key=key, Body=page)["VersionId"]
+                for key in ("v/kept.png", "v/changed.png", "v/gone.png")]
+    versions.append(s3.put_object(Bucket=bucket, Key="v/changed.png", Body=inputs.png_page(["短い 2"]))["VersionId"])
+    s3.delete_object(Bucket=bucket, Key="v/gone.png")
+    for key, version in zip(("v/kept.png", "v/changed.png", "v/gone.png", "v/changed.png"), versions, strict=True):
+        sqs.send_message(QueueUrl=resources.queue_url,  # what AWS's event names: the version put
+                         MessageBody=json.dumps({"bucket": bucket, "key": key, "version_id": version}))
+    run_until_idle(settings)
+    assert indexed_keys(settings) == {"v/kept.png": 1, "v/changed.png": 2, "v/gone.png": 1}
+
+    jobs = {j.key: j.version_id for j in list_jobs(s3, f"s3://{bucket}/v/")}
+    summary = run_backfill(settings, [f"s3://{bucket}/v/"], skip_existing=True, progress=False)
+
+    assert jobs == {"v/kept.png": versions[0], "v/changed.png": versions[3]}  # live keys, latest versions
+    assert (summary.listed, summary.skipped, summary.processed) == (2, 2, 0)
+    assert indexed_keys(settings) == {"v/kept.png": 1, "v/changed.png": 2, "v/gone.png": 1}
 
 
 @pytest.mark.slow

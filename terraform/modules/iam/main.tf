@@ -11,7 +11,8 @@ locals {
   region    = data.aws_region.current.name
   account   = data.aws_caller_identity.current.account_id
 
-  objects_arn = "arn:${local.partition}:s3:::${var.source_bucket}/${var.source_prefix}*"
+  bucket_arn  = "arn:${local.partition}:s3:::${var.source_bucket}"
+  objects_arn = "${local.bucket_arn}/${var.source_prefix}*"
   asg_arn     = "arn:${local.partition}:autoscaling:${local.region}:${local.account}:autoScalingGroup:*:autoScalingGroupName/${var.asg_name}"
   ssm_arn     = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.ssm_prefix}"
 }
@@ -47,8 +48,29 @@ data "aws_iam_policy_document" "data_plane" {
   statement {
     sid       = "ReadDocuments"
     effect    = "Allow"
-    actions   = ["s3:GetObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = [local.objects_arn]
+  }
+
+  # A backfill (`ray job submit` on the head) lists the prefix: by version in a versioned bucket.
+  statement {
+    sid       = "ListDocuments"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [local.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.source_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadBucketVersioning"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketVersioning"]
+    resources = [local.bucket_arn]
   }
 
   statement {
