@@ -82,10 +82,6 @@ def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | N
     summary = run_jobs(settings, [(j, "") for j in jobs], parquet=parquet, workers=workers, progress=progress)
     summary.listed, summary.skipped = len(jobs) + len(skipped), len(skipped)
     summary.elapsed_s = time.monotonic() - started
-    if parquet and summary.failures:
-        from pipeline.sinks.parquet import write_rows
-
-        write_rows(summary.failures, f"{parquet.rstrip('/')}/failures/{uuid.uuid4().hex[:12]}.parquet")
     return summary
 
 
@@ -96,6 +92,10 @@ def run_jobs(settings: Settings, items: list[tuple[Job, str]], parquet: str = ""
     outcome, size = empty_outcome(), 0
     if items:
         outcome, size = _execute(settings, items, parquet, workers, progress)
+    if parquet and outcome["failures"]:
+        from pipeline.sinks.parquet import write_rows
+
+        write_rows(outcome["failures"], f"{parquet.rstrip('/')}/failures/{uuid.uuid4().hex[:12]}.parquet")
     return BatchSummary(listed=len(items), processed=outcome["processed"], pages=outcome["pages"],
                         elapsed_s=time.monotonic() - started, workers=size, failures=outcome["failures"],
                         driver_rss_mb=peak_rss_mb(), worker_rss_mb=outcome["worker_rss_mb"])
@@ -107,13 +107,13 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
 
     ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
     size, cpus_each = pool_shape(workers or settings.ocr_workers, len(items))
-    env = {"env_vars": worker_env()}
+    env = worker_env()
     ds = ray.data.from_items([job_row(job, tag) for job, tag in items], override_num_blocks=min(len(items), 200))
-    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings,), batch_size=1, batch_format="pyarrow",
-                        compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each, runtime_env=env)
+    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env), batch_size=1, batch_format="pyarrow",
+                        compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
     with ProgressBar(len(items), enabled=progress) as bar:
-        sink = OpenSearchDatasink(settings, parquet, uuid.uuid4().hex[:12], progress=bar.handle)
-        ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS, "runtime_env": env}, concurrency=2)
+        sink = OpenSearchDatasink(settings, parquet, uuid.uuid4().hex[:12], progress=bar.handle, env=env)
+        ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS}, concurrency=2)
     return sink.outcome, size
 
 

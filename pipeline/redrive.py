@@ -65,8 +65,11 @@ class ReprocessResult:
 
 
 def reprocess(settings: Settings, sqs: Any, dlq_url: str, limit: int | None = None, hold_s: int = 300,
-              workers: int = 0, progress: bool = True) -> ReprocessResult:
-    """Drain the DLQ into the batch runtime; delete what succeeded, re-reason the rest."""
+              workers: int = 0, progress: bool = True, parquet: str = "") -> ReprocessResult:
+    """Drain the DLQ into the batch runtime; delete what succeeded, re-reason the rest.
+
+    With ``parquet`` the documents, pages and failures are also written there, as a backfill does.
+    """
     dlq = SqsQueue(sqs, dlq_url, dlq_url)  # dead_letter() then sends to the DLQ and deletes the old copy
     messages = dlq.receive_all(hold_s, limit)
     items: list[tuple[Job, str]] = []
@@ -77,7 +80,7 @@ def reprocess(settings: Settings, sqs: Any, dlq_url: str, limit: int | None = No
         except BadMessage as exc:
             unreadable[m.message_id] = exc
     with held(dlq, messages, hold_s):
-        summary = run_jobs(settings, items, workers=workers, progress=progress)
+        summary = run_jobs(settings, items, parquet=parquet, workers=workers, progress=progress)
     failed = {f["tag"]: f for f in summary.failures}
     result = ReprocessResult(received=len(messages), summary=summary)
     for m in messages:

@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("reprocess", help="OCR the DLQ's jobs in batch; delete what succeeds, re-reason the rest")
     p.add_argument("--limit", type=int, default=None, help="at most this many messages")
     p.add_argument("--hold", type=int, default=300, metavar="SECONDS", help="visibility held (and renewed)")
+    p.add_argument("--parquet", default="", metavar="PATH", help="also write documents/, pages/, failures/ here")
     _ray_options(p)
     p.set_defaults(func=_reprocess)
     p = dsub.add_parser("redrive", help="move DLQ messages back to the source queue")
@@ -91,7 +92,7 @@ def _reprocess(args: argparse.Namespace) -> int:
     settings = load_settings(args.env_file)
     connect(args.address, args.cpus)
     result = reprocess(settings, _sqs(), _dlq_url(settings), args.limit, args.hold, args.workers,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, parquet=args.parquet)
     if args.json:
         _print(result.to_json())
         return 0

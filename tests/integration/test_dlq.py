@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 
@@ -55,10 +56,10 @@ def test_inspect_groups_by_class_and_consumes_nothing(settings, resources, s3, s
 
 @pytest.mark.ray
 @pytest.mark.tesseract
-def test_reprocess_deletes_what_succeeded_and_re_reasons_the_rest(settings, resources, s3, sqs, ray_local):
+def test_reprocess_deletes_what_succeeded_and_re_reasons_the_rest(settings, resources, s3, sqs, ray_local, tmp_path):
     _fill_dlq(sqs, resources, s3)
 
-    result = reprocess(settings, sqs, resources.dlq_url, progress=False)
+    result = reprocess(settings, sqs, resources.dlq_url, progress=False, parquet=str(tmp_path / "out"))
 
     assert (result.received, result.deleted) == (4, 2)
     assert result.kept == {"CorruptDocument": 1, "BadMessage": 1}
@@ -69,6 +70,10 @@ def test_reprocess_deletes_what_succeeded_and_re_reasons_the_rest(settings, reso
     assert "before the fix" not in left["d/broken.png"]
     assert left["not json at all"].startswith("BadMessage: reprocessed: ")
     assert queue_depth(sqs, resources.dlq_url) == (2, 0)
+    documents = pq.read_table(tmp_path / "out" / "documents").to_pylist()
+    assert sorted(d["key"] for d in documents) == ["d/ok 1.png", "d/ok+2.png"]
+    failures = pq.read_table(tmp_path / "out" / "failures").to_pylist()
+    assert [(f["key"], f["error_class"]) for f in failures] == [("d/broken.png", "CorruptDocument")]
 
 
 def test_redrive_by_error_class_moves_only_that_class(settings, resources, s3, sqs):
