@@ -9,8 +9,7 @@ FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_D
 # write tasks (between the OCR actors' pages) each paid a new process: ~1.5 s of a CPU apiece,
 # a fifth of a 2-CPU machine. Idle workers now live a minute (``ray start`` on the nodes: the same
 # value in the Ray units of cluster/systemd and in cluster/ray-cluster.yaml).
-IDLE_WORKER_KEEP_MS = 60_000
-LOCAL_SYSTEM_CONFIG = {"idle_worker_killing_time_threshold_ms": IDLE_WORKER_KEEP_MS}
+IDLE_WORKER_KEEP = ("RAY_idle_worker_killing_time_threshold_ms", "60000")
 
 
 def connect(address: str | None = None, num_cpus: int | None = None, object_store_bytes: int | None = None) -> None:
@@ -21,6 +20,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, object_stor
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    os.environ.setdefault(*IDLE_WORKER_KEEP)  # read by the raylet a local cluster starts
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         ray.init(address=address, logging_level="WARNING", log_to_driver=False)
@@ -32,7 +32,6 @@ def connect(address: str | None = None, num_cpus: int | None = None, object_stor
         object_store_memory=object_store_bytes or 1_000_000_000,
         logging_level="WARNING",
         log_to_driver=False,
-        _system_config=LOCAL_SYSTEM_CONFIG,
     )
 
 
