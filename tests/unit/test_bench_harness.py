@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks import report
 from benchmarks.cli import add_arguments, config_from
 from benchmarks.corpus import expected_pages, generate
@@ -92,3 +94,13 @@ def test_the_cli_still_works_without_the_benchmarks_package(monkeypatch, capsys)
     assert build_parser().parse_args(["validate", "--offline"]).offline
     assert main(["bench"]) == 2
     assert "not importable" in capsys.readouterr().err
+
+
+@pytest.mark.tesseract
+def test_the_engine_input_comparison_reads_both_ways_on_real_pages() -> None:
+    from benchmarks.engine_input import compare_inputs, compare_rasters
+
+    rows = compare_inputs(2)
+    assert set(rows) == {"SetImage (PNG round trip)", "raw pixels (SetImageBytes)"}
+    assert all(r["engine_s"] > 0 and r["cer_clean"] <= 0.1 for r in rows.values()), rows
+    assert set(compare_rasters(6)) == {"grey", "colour -> grey"}
