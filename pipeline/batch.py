@@ -74,11 +74,14 @@ def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | N
     """List, skip what is indexed (optionally), OCR and index the rest; failures are rows, not errors."""
     started = time.monotonic()
     jobs = list_sources(sources, keep or ListingFilter(), limit)
+    say = announce if progress else _quiet
+    say(f"listed {len(jobs):,} objects in {time.monotonic() - started:.1f} s")
     skipped: list[Job] = []
     if skip_existing:
         from pipeline.sinks.opensearch import make_client
 
         jobs, skipped = split_existing(make_client(settings), settings.index, jobs)
+        say(f"{len(skipped):,} already indexed, {len(jobs):,} to do")
     summary = run_jobs(settings, [(j, "") for j in jobs], parquet=parquet, workers=workers, progress=progress)
     summary.listed, summary.skipped = len(jobs) + len(skipped), len(skipped)
     summary.elapsed_s = time.monotonic() - started
@@ -115,6 +118,19 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
         sink = OpenSearchDatasink(settings, parquet, uuid.uuid4().hex[:12], progress=bar.handle, env=env)
         ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS}, concurrency=2)
     return sink.outcome, size
+
+
+def announce(line: str) -> None:
+    """A line for the person watching (stderr, beside the progress bar): a listing of millions of
+    objects takes minutes before the first page, and should not look like a hang."""
+    import sys
+
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _quiet(line: str) -> None:
+    return None
 
 
 def pool_shape(workers: int, jobs: int) -> tuple[int, float]:

@@ -148,10 +148,13 @@ def test_a_local_directory_through_the_cli(settings, ray_local, tmp_path, monkey
     second = json.loads(capsys.readouterr().out)
     assert main(["backfill", str(root), "--json", "--no-progress", "--modified-since", "2999-01-01"]) == 0
     third = json.loads(capsys.readouterr().out)
+    assert main(["backfill", str(root), "--json", "--skip-existing"]) == 0
+    watched = capsys.readouterr().err  # what a person watching sees before the first page
 
     assert (first["processed"], first["failed"], first["failures_by_class"]) == (2, 1, {"EmptyObject": 1})
     assert (second["processed"], second["skipped"]) == (0, 2)
     assert third["listed"] == 0
+    assert "listed 3 objects in " in watched and "2 already indexed, 1 to do" in watched, watched
     assert indexed_keys(settings) == {"sub dir/請求書.png": 1, "a+b.png": 1}
 
 
