@@ -46,14 +46,24 @@ def adopt_env(env: dict[str, str] | None) -> None:
 
     They travel as constructor arguments rather than a ``runtime_env``: a task or actor with a
     ``runtime_env`` cannot use the worker processes Ray has already started and waits for new
-    ones, each ~1.5 s of a CPU to start (a fifth of a 2-CPU machine during a backfill).
+    ones, each ~1.5 s of a CPU to start (a fifth of a 2-CPU machine during a backfill). A reused
+    process first gets back its own values of what an earlier driver set; a variable this driver
+    does not send keeps the node's value (e.g. ``AWS_REGION`` from the node's env file).
     """
     if env is None:
         return
-    for name in FORWARDED_ENV:  # a reused process may hold another driver's values
-        if name not in env:
+    for name, original in _before_adopt.items():
+        if original is None:
             os.environ.pop(name, None)
-    os.environ.update(env)
+        else:
+            os.environ[name] = original
+    _before_adopt.clear()
+    for name, value in env.items():
+        _before_adopt[name] = os.environ.get(name)
+        os.environ[name] = value
+
+
+_before_adopt: dict[str, str | None] = {}  # this process's own values of what adopt_env set
 
 
 def cluster_cpus() -> int:
