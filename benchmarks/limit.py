@@ -30,6 +30,7 @@ class LimitResult:
     page_seconds: dict[PageRef, float] = field(default_factory=dict)
     page_text: dict[PageRef, str] = field(default_factory=dict)
     peak_rss_mb: list[float] = field(default_factory=list)
+    decode_s_per_page: list[float] = field(default_factory=list)  # each process's, before its clock
 
     @property
     def pages_s(self) -> float:
@@ -57,7 +58,9 @@ def _worker(docs: list[BenchDoc], settings: Any, barrier: Any, tasks: Any, resul
     os.environ["OMP_THREAD_LIMIT"] = "1"
     from pipeline.ocr import get_engine
 
+    started = time.perf_counter()
     pages = decoded_pages(docs, settings)
+    results.put(("decode", None, (time.perf_counter() - started) / max(len(pages), 1), ""))
     engine = get_engine(settings.languages, settings.tessdata)
     engine.recognise(pages[0][1], settings.page_timeout_s)  # warm-up page, not counted
     barrier.wait()
@@ -104,7 +107,9 @@ def _collect(out: LimitResult, results: Any, n_pages: int, processes: int, start
             kind, ref, value, text = results.get(timeout=timeout_s)
         except queue.Empty as exc:
             raise RuntimeError("a limit process stopped answering") from exc
-        if kind == "page":
+        if kind == "decode":
+            out.decode_s_per_page.append(value)
+        elif kind == "page":
             out.page_seconds[ref] = value
             out.page_text[ref] = text
             if len(out.page_seconds) == n_pages:

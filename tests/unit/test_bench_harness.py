@@ -104,3 +104,9 @@ def test_the_engine_input_comparison_reads_both_ways_on_real_pages() -> None:
     assert set(rows) == {"SetImage (PNG round trip)", "raw pixels (SetImageBytes)"}
     assert all(r["engine_s"] > 0 and r["cer_clean"] <= 0.1 for r in rows.values()), rows
     assert set(compare_rasters(6)) == {"grey", "colour -> grey"}
+
+
+def test_the_limit_with_decode_adds_each_process_share_of_the_decoding() -> None:
+    got = report.with_decode(6.0, 2, [0.04, 0.06])  # two processes' mean decode seconds a page
+    assert got == {"decode_s_per_page": 0.05, "pages_s_with_decode": round(1 / (1 / 6 + 0.05 / 2), 4)}
+    assert report.with_decode(6.0, 2, []) == {}
