@@ -17,6 +17,7 @@ from pipeline import errors
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MIN_TEXT_LAYER_CHARS = 16
+COLOUR_RENDER_MAX_PIXELS = 20_000_000  # above (A3 at 300 DPI is 17.4 M), render grey: a third of the memory
 
 _MAGIC = (
     (b"%PDF-", "pdf"),
@@ -188,14 +189,24 @@ def _pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
             if len(text.strip()) >= MIN_TEXT_LAYER_CHARS:
                 return PageInput(number, text=text)
             scale, warning = _raster_scale(page.get_size(), dpi, max_pixels)
-            # pdfium's own grey rendering costs ~0.10 s an A4 page at 300 DPI; colour and a
-            # conversion to grey ~0.05 s, with the same text.
-            image = page.render(scale=scale, rev_byteorder=True).to_pil().convert("L")
-            return PageInput(number, image=image, warning=warning)
+            return PageInput(number, image=_render_grey(page, scale), warning=warning)
         finally:
             page.close()
     except pdfium.PdfiumError as exc:
         raise errors.CorruptDocument(f"page {number} of the PDF cannot be read: {exc}") from None
+
+
+def _render_grey(page, scale: float) -> Image.Image:
+    """The page as 8-bit grey.
+
+    pdfium's own grey rendering costs ~0.10 s an A4 page at 300 DPI; colour and a conversion to
+    grey ~0.05 s, with the same text. A colour bitmap is three times the size, so pages larger
+    than ``COLOUR_RENDER_MAX_PIXELS`` (drawings, posters) are rendered grey directly.
+    """
+    width, height = page.get_size()
+    if width * scale * height * scale > COLOUR_RENDER_MAX_PIXELS:
+        return page.render(scale=scale, grayscale=True).to_pil()
+    return page.render(scale=scale, rev_byteorder=True).to_pil().convert("L")
 
 
 def _text_layer(page) -> str:

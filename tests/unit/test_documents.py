@@ -90,3 +90,20 @@ def test_huge_pdf_page_is_rendered_under_the_pixel_cap() -> None:
         page = doc.page(1)
     assert page.image.width * page.image.height <= 4_000_000
     assert "instead of 150" in page.warning
+
+
+def test_a_page_beyond_the_colour_budget_is_rendered_grey_directly() -> None:
+    import io
+
+    import pypdfium2 as pdfium
+
+    from pipeline.documents import COLOUR_RENDER_MAX_PIXELS
+
+    pdf = pdfium.PdfDocument.new()
+    pdf.new_page(1296, 1728)  # 18 x 24 inches, a drawing: 38.9 Mpx at 300 dpi
+    buf = io.BytesIO()
+    pdf.save(buf)
+    with opened(buf.getvalue(), max_pixels=60_000_000, dpi=300) as doc:
+        image = doc.page(1).image
+    assert image.mode == "L" and image.size[0] == 5400 and abs(image.size[1] - 7200) <= 1
+    assert image.width * image.height > COLOUR_RENDER_MAX_PIXELS
