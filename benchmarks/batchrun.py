@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.corpus import BenchDoc
-from benchmarks.streamrun import bench_settings, local_ray, upload
+from benchmarks.streamrun import bench_settings, upload
+from pipeline.raycluster import connect
 
 
 def measure_batch(stack: Any, docs: list[BenchDoc], cores: int) -> tuple[dict[str, Any], Any]:
@@ -21,7 +22,7 @@ def measure_batch(stack: Any, docs: list[BenchDoc], cores: int) -> tuple[dict[st
 
     settings, bucket = bench_settings(stack, f"b{cores}")
     upload(docs, bucket)
-    local_ray(cores)
+    connect(num_cpus=cores)
     try:
         done = run_backfill(settings, [f"s3://{bucket}/bench/"], progress=False)
     finally:

@@ -11,7 +11,7 @@ import random
 
 from benchmarks.corpus import A4_300, FONT_300, BenchDoc, Query, compose
 from benchmarks.limit import measure_limit
-from benchmarks.report import with_decode
+from benchmarks.report import decode_line, with_decode
 from benchmarks.streamrun import measure_stream
 from pipeline.samples import encode
 from pipeline.settings import Settings
@@ -58,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"stream {stream.pages_s:.3f} pages/s  ratio {stream.pages_s / limit:.3f}")
     decoded = with_decode(limit, args.cores, before.decode_s_per_page + after.decode_s_per_page)
     if decoded:
-        print(f"limit with decode in its loop {decoded['pages_s_with_decode']:.3f} pages/s "
-              f"(decode {decoded['decode_s_per_page']:.3f} s/page); stream / that "
-              f"{stream.pages_s / decoded['pages_s_with_decode']:.3f}")
+        print(decode_line(decoded, stream.pages_s))
     return 0
 
 

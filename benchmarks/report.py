@@ -71,6 +71,13 @@ def limit_summary(before: LimitResult, after: LimitResult | None = None) -> dict
     } | with_decode(rate, before.processes, [d for r in runs for d in r.decode_s_per_page])
 
 
+def decode_line(limit: dict[str, Any], stream_pages_s: float) -> str:
+    """The decoding limit and the stream against it, as one printed line."""
+    return (f"limit with decode in its loop {limit['pages_s_with_decode']:.3f} pages/s "
+            f"(decode {limit['decode_s_per_page']:.3f} s/page); stream / that "
+            f"{stream_pages_s / limit['pages_s_with_decode']:.3f}")
+
+
 def with_decode(rate: float, processes: int, decode_s: list[float]) -> dict[str, Any]:
     """The limit as if each process also decoded/rasterised its pages in its loop (as the pipeline
     must): a second reading of the same run, beside the limit, never instead of it."""
@@ -193,11 +200,8 @@ def table(summary: dict[str, Any]) -> str:
     for run in summary["runs"]:
         b = run["breakdown_s_per_page"]
         lines.append(f"cores {run['cores']}: s/page  " + "  ".join(f"{k[:-2]} {v:.3f}" for k, v in b.items()))
-        decoded = run["ratios"].get("stream_vs_limit_with_decode")
-        if decoded is not None:
-            lim = run["limit"]
-            lines.append(f"cores {run['cores']}: limit with decode in its loop {lim['pages_s_with_decode']:.3f} pages/s"
-                         f" (decode {lim['decode_s_per_page']:.3f} s/page); stream / that {decoded:.3f}")
+        if run["ratios"].get("stream_vs_limit_with_decode") is not None:
+            lines.append(f"cores {run['cores']}: " + decode_line(run["limit"], run["stream"]["pages_s"]))
         q = run["quality"]
         lines.append(_quality_line(f"cores {run['cores']} stream", q))
         if "quality" in run["batch"]:

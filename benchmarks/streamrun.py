@@ -12,6 +12,7 @@ from typing import Any
 
 from benchmarks.corpus import BenchDoc
 from benchmarks.rss import RssSampler
+from pipeline.raycluster import connect
 
 
 @dataclass
@@ -80,18 +81,6 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
     raise RuntimeError(f"the queue did not reach {count} messages in {timeout_s:g} s")
 
 
-def local_ray(cores: int) -> None:
-    """A fresh local Ray with ``cores`` CPUs for this run, started as the service starts one.
-
-    ``address="local"`` (in :func:`~pipeline.raycluster.connect`): without it Ray joins any cluster
-    a ``ray start`` left on this machine (and refuses ``num_cpus``), so the run would measure
-    someone else's cluster.
-    """
-    from pipeline.raycluster import connect
-
-    connect(num_cpus=cores)
-
-
 def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0) -> StreamResult:
     """Fill the queue with ``docs``, then run the service on ``cores`` CPUs until the queue is quiet."""
     from pipeline.service import build_stream
@@ -99,7 +88,7 @@ def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float =
     settings, bucket = bench_settings(stack, f"s{cores}")
     uploaded = upload(docs, bucket)
     wait_for_queue(settings.queue_url, len(docs))
-    local_ray(cores)
+    connect(num_cpus=cores)  # address="local": never someone else's `ray start` cluster
     service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores)
     with RssSampler() as rss:
         service.run()
@@ -112,7 +101,7 @@ def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: fl
 
     settings, bucket = bench_settings(stack, f"p{cores}")
     interval = max(d.page_count for d in docs) / rate_pages_s
-    local_ray(cores)
+    connect(num_cpus=cores)  # address="local": never someone else's `ray start` cluster
     service = build_stream(settings, exit_when_idle_s=max(3.0, 2 * interval), num_cpus=cores)
 
     uploaded: dict[str, float] = {}

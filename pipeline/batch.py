@@ -75,14 +75,13 @@ def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | N
     """List, skip what is indexed (optionally), OCR and index the rest; failures are rows, not errors."""
     started = time.monotonic()
     jobs = list_sources(sources, keep or ListingFilter(), limit)
-    say = announce if progress else _quiet
-    say(f"listed {len(jobs):,} objects in {time.monotonic() - started:.1f} s")
+    announce(f"listed {len(jobs):,} objects in {time.monotonic() - started:.1f} s", progress)
     skipped: list[Job] = []
     if skip_existing:
         from pipeline.sinks.opensearch import make_client
 
         jobs, skipped = split_existing(make_client(settings), settings.index, jobs)
-        say(f"{len(skipped):,} already indexed, {len(jobs):,} to do")
+        announce(f"{len(skipped):,} already indexed, {len(jobs):,} to do", progress)
     summary = run_jobs(settings, [(j, "") for j in jobs], parquet=parquet, workers=workers, progress=progress)
     summary.listed, summary.skipped = len(jobs) + len(skipped), len(skipped)
     summary.elapsed_s = time.monotonic() - started
@@ -132,17 +131,14 @@ def input_blocks(jobs: int) -> int:
     return max(1, min(jobs, max(200, -(-jobs // MAX_ROWS_PER_BLOCK))))
 
 
-def announce(line: str) -> None:
+def announce(line: str, enabled: bool = True) -> None:
     """A line for the person watching (stderr, beside the progress bar): a listing of millions of
     objects takes minutes before the first page, and should not look like a hang."""
     import sys
 
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
-
-
-def _quiet(line: str) -> None:
-    return None
+    if enabled:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def pool_shape(workers: int, jobs: int) -> tuple[int, float]:

@@ -7,7 +7,6 @@ class and reason. Nothing raises out of ``__call__``: a corrupt object is a row,
 
 from __future__ import annotations
 
-import os
 import pickle
 import resource
 from typing import Any
@@ -50,7 +49,6 @@ class OcrBatch:
         from pipeline.raycluster import adopt_env
 
         adopt_env(env)
-        os.environ["OMP_THREAD_LIMIT"] = "1"
         from pipeline.stage import OcrStage
 
         self.stage = OcrStage(settings)

@@ -188,22 +188,23 @@ def _pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
             text = _text_layer(page)
             if len(text.strip()) >= MIN_TEXT_LAYER_CHARS:
                 return PageInput(number, text=text)
-            scale, warning = _raster_scale(page.get_size(), dpi, max_pixels)
-            return PageInput(number, image=_render_grey(page, scale), warning=warning)
+            size = page.get_size()
+            scale, warning = _raster_scale(size, dpi, max_pixels)
+            return PageInput(number, image=_render_grey(page, size, scale), warning=warning)
         finally:
             page.close()
     except pdfium.PdfiumError as exc:
         raise errors.CorruptDocument(f"page {number} of the PDF cannot be read: {exc}") from None
 
 
-def _render_grey(page, scale: float) -> Image.Image:
+def _render_grey(page, size_pt: tuple[float, float], scale: float) -> Image.Image:
     """The page as 8-bit grey.
 
     pdfium's own grey rendering costs ~0.10 s an A4 page at 300 DPI; colour and a conversion to
     grey ~0.05 s, with the same text. A colour bitmap is three times the size, so pages larger
     than ``COLOUR_RENDER_MAX_PIXELS`` (drawings, posters) are rendered grey directly.
     """
-    width, height = page.get_size()
+    width, height = size_pt
     if width * scale * height * scale > COLOUR_RENDER_MAX_PIXELS:
         return page.render(scale=scale, grayscale=True).to_pil()
     return page.render(scale=scale, rev_byteorder=True).to_pil().convert("L")

@@ -41,8 +41,12 @@ def worker_env() -> dict[str, str]:
     return {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ} | {"OMP_THREAD_LIMIT": "1"}
 
 
+_before_adopt: dict[str, str | None] = {}  # this process's own values of what adopt_env set
+
+
 def adopt_env(env: dict[str, str] | None) -> None:
-    """In a worker process: take the variables the driver forwarded (:func:`worker_env`).
+    """In a worker process: one Tesseract thread, and the variables the driver forwarded
+    (:func:`worker_env`).
 
     They travel as constructor arguments rather than a ``runtime_env``: a task or actor with a
     ``runtime_env`` cannot use the worker processes Ray has already started and waits for new
@@ -50,6 +54,7 @@ def adopt_env(env: dict[str, str] | None) -> None:
     process first gets back its own values of what an earlier driver set; a variable this driver
     does not send keeps the node's value (e.g. ``AWS_REGION`` from the node's env file).
     """
+    os.environ["OMP_THREAD_LIMIT"] = "1"
     if env is None:
         return
     for name, original in _before_adopt.items():
@@ -61,9 +66,6 @@ def adopt_env(env: dict[str, str] | None) -> None:
     for name, value in env.items():
         _before_adopt[name] = os.environ.get(name)
         os.environ[name] = value
-
-
-_before_adopt: dict[str, str | None] = {}  # this process's own values of what adopt_env set
 
 
 def cluster_cpus() -> int:

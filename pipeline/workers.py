@@ -57,7 +57,6 @@ class OcrWorker:
         from pipeline.raycluster import adopt_env
 
         adopt_env(env)
-        os.environ["OMP_THREAD_LIMIT"] = "1"
         self.stage = OcrStage(settings)
         self.stage.setup()
         self.split_min_pages = split_min_pages
