@@ -18,6 +18,9 @@ from pipeline import errors
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MIN_TEXT_LAYER_CHARS = 16
 COLOUR_RENDER_MAX_PIXELS = 20_000_000  # above (A3 at 300 DPI is 17.4 M), render grey: a third of the memory
+SCAN_DPI_TOLERANCE = 0.1  # a scan within 10% of the render DPI is taken as it is (rendering would resample it)
+_SCAN_COLOURS = frozenset(range(1, 8)) | {10}  # pdfium's grey, RGB, CMYK, Cal*, Lab, ICC, indexed
+_ROTATIONS = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
 _MAGIC = (
     (b"%PDF-", "pdf"),
@@ -188,6 +191,9 @@ def _pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
             text = _text_layer(page)
             if len(text.strip()) >= MIN_TEXT_LAYER_CHARS:
                 return PageInput(number, text=text)
+            scan = embedded_scan(page, dpi, max_pixels)
+            if scan is not None:
+                return PageInput(number, image=scan)
             size = page.get_size()
             scale, warning = _raster_scale(size, dpi, max_pixels)
             return PageInput(number, image=_render_grey(page, size, scale), warning=warning)
@@ -195,6 +201,52 @@ def _pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
             page.close()
     except pdfium.PdfiumError as exc:
         raise errors.CorruptDocument(f"page {number} of the PDF cannot be read: {exc}") from None
+
+
+def embedded_scan(page, dpi: int, max_pixels: int) -> Image.Image | None:
+    """A scanned page's own pixels, as grey, when rendering it would only copy them; else ``None``.
+
+    That is a page whose only content is one opaque, upright image covering it at ``dpi``
+    (±``SCAN_DPI_TOLERANCE``), in an ordinary colour space, with no annotation: what scanners
+    and fax servers write. Its pixels are what the render would produce (one grey level apart on
+    average, not resampled), at a fraction of the cost: an A4 page at 300 DPI takes ~7 ms
+    (JPEG grey), ~10 ms (1-bit fax) instead of 60-80 ms. Anything else is rendered.
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    if pdfium_c.FPDFPage_CountObjects(page.raw) != 1 or pdfium_c.FPDFPage_GetAnnotCount(page.raw) != 0:
+        return None
+    obj = next(iter(page.get_objects(max_depth=1)))
+    if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE or pdfium_c.FPDFPageObj_HasTransparency(obj.raw):
+        return None
+    try:
+        meta = obj.get_metadata()
+        if not _covers_page(obj, page, meta.width, meta.height, dpi) or meta.colorspace not in _SCAN_COLOURS:
+            return None
+        if meta.width * meta.height > max_pixels:
+            return None
+        image = obj.get_bitmap(render=False).to_pil()
+    except pdfium.PdfiumError:
+        return None  # the render says what is wrong with it
+    image = image if image.mode == "L" else image.convert("L")
+    return image.transpose(_ROTATIONS[page.get_rotation()]) if page.get_rotation() else image
+
+
+def _covers_page(obj, page, width_px: int, height_px: int, dpi: int) -> bool:
+    """The image is drawn upright over the whole page box at ``dpi`` (within the tolerances)."""
+    a, b, c, d, _, _ = obj.get_matrix().get()
+    if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0:
+        return False  # rotated, skewed or mirrored by its matrix
+    box = page.get_bbox()
+    width_pt, height_pt = box[2] - box[0], box[3] - box[1]
+    edge = 0.01 * max(width_pt, height_pt)
+    if any(abs(got - want) > edge for got, want in zip(obj.get_bounds(), box, strict=True)):
+        return False
+    return all(
+        abs(px / (pt / 72.0 * dpi) - 1) <= SCAN_DPI_TOLERANCE
+        for px, pt in ((width_px, width_pt), (height_px, height_pt))
+    )
 
 
 def _render_grey(page, size_pt: tuple[float, float], scale: float) -> Image.Image:

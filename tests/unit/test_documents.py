@@ -107,3 +107,96 @@ def test_a_page_beyond_the_colour_budget_is_rendered_grey_directly() -> None:
         image = doc.page(1).image
     assert image.mode == "L" and image.size[0] == 5400 and abs(image.size[1] - 7200) <= 1
     assert image.width * image.height > COLOUR_RENDER_MAX_PIXELS
+
+
+def _scan_pdf(image: Image.Image, resolution: float = 300.0, rotate: int = 0, extra: str = "") -> bytes:
+    """A PDF as a scanner writes it (one image covering the page); ``extra`` adds what scanners do not."""
+    import io
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    buf = io.BytesIO()
+    image.save(buf, format="PDF", resolution=resolution)
+    pdf = pdfium.PdfDocument(buf.getvalue())
+    page = pdf[0]
+    if rotate:
+        page.set_rotation(rotate)
+    if extra == "stamp":  # a second object: a filled square drawn over the scan
+        square = pdfium_c.FPDFPageObj_CreateNewRect(40, 40, 60, 60)
+        pdfium_c.FPDFPageObj_SetFillColor(square, 0, 0, 0, 255)
+        pdfium_c.FPDFPath_SetDrawMode(square, pdfium_c.FPDF_FILLMODE_WINDING, False)
+        page.insert_obj(pdfium.PdfObject(square))
+    if extra == "annotation":
+        pdfium_c.FPDFPage_CloseAnnot(pdfium_c.FPDFPage_CreateAnnot(page.raw, pdfium_c.FPDF_ANNOT_SQUARE))
+    if extra == "mirrored":  # the same image drawn flipped by its matrix
+        obj = next(iter(page.get_objects()))
+        width, height = page.get_size()
+        obj.set_matrix(pdfium.PdfMatrix(width, 0, 0, -height, 0, height))
+    page.gen_content()
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _scan_page_image() -> Image.Image:
+    """An A4 page at 300 DPI with text near one corner, so a wrong rotation or flip shows."""
+    page = Image.new("L", (2480, 3508), 255)
+    page.paste(render_page(["請求書 No. 4711", "Invoice total 4,500 JPY"]), (120, 150))
+    return page
+
+
+def _rendered(data: bytes, dpi: int = 300) -> Image.Image:
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(data)[0]
+    return page.render(scale=dpi / 72, rev_byteorder=True).to_pil().convert("L")
+
+
+def _ink_box(image: Image.Image) -> tuple[int, int, int, int]:
+    return image.point(lambda v: 255 if v < 128 else 0).getbbox()
+
+
+def _mean_difference(a: Image.Image, b: Image.Image) -> float:
+    from PIL import ImageChops, ImageStat
+
+    width, height = min(a.width, b.width), min(a.height, b.height)
+    diff = ImageChops.difference(a.crop((0, 0, width, height)), b.crop((0, 0, width, height)))
+    return ImageStat.Stat(diff).mean[0]
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "RGB"])
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_a_scanned_pdf_page_is_its_own_image_not_a_render(mode: str, rotate: int) -> None:
+    import pypdfium2 as pdfium
+
+    from pipeline.documents import embedded_scan
+
+    data = _scan_pdf(_scan_page_image().convert(mode), rotate=rotate)
+    assert embedded_scan(pdfium.PdfDocument(data)[0], 300, 120_000_000) is not None  # the fast path is taken
+    with opened(data, dpi=300) as doc:
+        image = doc.page(1).image
+    rendered = _rendered(data)
+    assert image.mode == "L"
+    assert abs(image.width - rendered.width) <= 1 and abs(image.height - rendered.height) <= 1
+    assert _mean_difference(image, rendered) < 3  # the same pixels, one grey level apart (resampling)
+    ink, rendered_ink = _ink_box(image), _ink_box(rendered)  # the text sits in one corner: same way up
+    assert all(abs(a - b) <= 3 for a, b in zip(ink, rendered_ink, strict=True)), (ink, rendered_ink)
+
+
+@pytest.mark.parametrize("case", ["stamp", "annotation", "mirrored", "200 dpi"])
+def test_a_page_that_is_more_than_one_upright_scan_is_rendered(case: str) -> None:
+    import pypdfium2 as pdfium
+
+    from pipeline.documents import embedded_scan
+
+    resolution = 200.0 if case == "200 dpi" else 300.0
+    data = _scan_pdf(
+        _scan_page_image().resize((1653, 2339)) if case == "200 dpi" else _scan_page_image(),
+        resolution=resolution,
+        extra=case,
+    )
+    assert embedded_scan(pdfium.PdfDocument(data)[0], 300, 120_000_000) is None
+    with opened(data, dpi=300) as doc:
+        image = doc.page(1).image
+    assert _mean_difference(image, _rendered(data)) < 1  # exactly what the render gives
