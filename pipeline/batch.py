@@ -111,13 +111,24 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
     size, cpus_each = pool_shape(workers or settings.ocr_workers, len(items))
     env = worker_env()
-    ds = ray.data.from_items([job_row(job, tag) for job, tag in items], override_num_blocks=input_blocks(len(items)))
+    rows = [job_row(job, tag) for job, tag in largest_first(items)]
+    ds = ray.data.from_items(rows, override_num_blocks=input_blocks(len(rows)))
     ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env), batch_size=1, batch_format="pyarrow",
                         compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
     with ProgressBar(len(items), enabled=progress) as bar:
         sink = OpenSearchDatasink(settings, parquet, uuid.uuid4().hex[:12], progress=bar.handle, env=env)
         ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS}, concurrency=2)
     return sink.outcome, size
+
+
+def largest_first(items: list[tuple[Job, str]]) -> list[tuple[Job, str]]:
+    """The objects in the order they are handed out: the largest first, those of unknown size last.
+
+    A 300-page PDF handed out last keeps one core busy for minutes while the others idle; handed
+    out first, the small objects fill the other cores meanwhile (longest processing time first).
+    Bytes stand in for pages, which are not known before the object is opened.
+    """
+    return sorted(items, key=lambda item: -1 if item[0].size is None else item[0].size, reverse=True)
 
 
 def input_blocks(jobs: int) -> int:

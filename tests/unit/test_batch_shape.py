@@ -1,4 +1,4 @@
-"""How a backfill's objects are cut into blocks (no servers, no Ray)."""
+"""How a backfill's objects are ordered and cut into blocks (no servers, no Ray)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,12 @@ def test_a_long_run_never_puts_more_than_the_cap_in_one_actor_task() -> None:
         assert -(-jobs // blocks) <= MAX_ROWS_PER_BLOCK, jobs
         assert blocks <= jobs
     assert input_blocks(2_000_000) == 62_500  # not 200 blocks of 10,000 objects
+
+
+def test_the_largest_objects_are_handed_out_first() -> None:
+    from pipeline.batch import largest_first
+    from pipeline.models import Job
+
+    items = [(Job("b", key, size=size), key) for key, size in
+             [("a.png", 90_000), ("unknown.pdf", None), ("long.pdf", 4_000_000), ("b.png", 120_000), ("c.png", 90_000)]]
+    assert [tag for _, tag in largest_first(items)] == ["long.pdf", "b.png", "a.png", "c.png", "unknown.pdf"]
