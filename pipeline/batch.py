@@ -111,8 +111,9 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
     size, cpus_each = pool_shape(workers or settings.ocr_workers, len(items))
     env = worker_env()
-    rows = [job_row(job, tag) for job, tag in largest_first(items)]
-    ds = ray.data.from_items(rows, override_num_blocks=input_blocks(len(rows)))
+    blocks = input_blocks(len(items))
+    ds = ray.data.from_items([job_row(job, tag) for job, tag in largest_first(items, blocks)],
+                             override_num_blocks=blocks)
     ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env), batch_size=1, batch_format="pyarrow",
                         compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
     with ProgressBar(len(items), enabled=progress) as bar:
@@ -121,14 +122,19 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     return sink.outcome, size
 
 
-def largest_first(items: list[tuple[Job, str]]) -> list[tuple[Job, str]]:
-    """The objects in the order they are handed out: the largest first, those of unknown size last.
+def largest_first(items: list[tuple[Job, str]], blocks: int) -> list[tuple[Job, str]]:
+    """The objects in hand-out order: the largest first, those of unknown size last.
 
     A 300-page PDF handed out last keeps one core busy for minutes while the others idle; handed
     out first, the small objects fill the other cores meanwhile (longest processing time first).
-    Bytes stand in for pages, which are not known before the object is opened.
+    Bytes stand in for pages, which are not known before the object is opened. Where blocks hold
+    several objects, the sorted objects are dealt out to the blocks like cards (Ray Data cuts the
+    rows into contiguous blocks, the first ones one row longer), so no block gets all the largest.
     """
-    return sorted(items, key=lambda item: -1 if item[0].size is None else item[0].size, reverse=True)
+    ordered = sorted(items, key=lambda item: -1 if item[0].size is None else item[0].size, reverse=True)
+    if blocks >= len(ordered):
+        return ordered
+    return [item for block in range(blocks) for item in ordered[block::blocks]]
 
 
 def input_blocks(jobs: int) -> int:

@@ -23,4 +23,14 @@ def test_the_largest_objects_are_handed_out_first() -> None:
 
     items = [(Job("b", key, size=size), key) for key, size in
              [("a.png", 90_000), ("unknown.pdf", None), ("long.pdf", 4_000_000), ("b.png", 120_000), ("c.png", 90_000)]]
-    assert [tag for _, tag in largest_first(items)] == ["long.pdf", "b.png", "a.png", "c.png", "unknown.pdf"]
+    assert [tag for _, tag in largest_first(items, 5)] == ["long.pdf", "b.png", "a.png", "c.png", "unknown.pdf"]
+
+
+def test_blocks_of_several_objects_each_get_one_of_the_largest() -> None:
+    from pipeline.batch import largest_first
+    from pipeline.models import Job
+
+    items = [(Job("b", f"{size}.png", size=size), "") for size in range(1, 11)]  # 10 objects, 3 blocks
+    order = [job.size for job, _ in largest_first(items, 3)]
+    blocks = [order[0:4], order[4:7], order[7:10]]  # how Ray Data cuts 10 rows into 3 blocks
+    assert blocks == [[10, 7, 4, 1], [9, 6, 3], [8, 5, 2]]
