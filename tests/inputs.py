@@ -70,6 +70,33 @@ def many_pages_pdf(pages: int) -> bytes:
     return buf.getvalue()
 
 
+def image_xobject_pdf(image: Image.Image, image_keys: str, width_pt: int = 595, height_pt: int = 842) -> bytes:
+    """A one-page PDF written by hand: ``image`` (grey, Flate) drawn over the page, with
+    ``image_keys`` added to its dictionary (``/Decode [1 0]``, ``/ImageMask true`` ...)."""
+    bits = 1 if image.mode == "1" else 8
+    colour = "" if "/ImageMask" in image_keys else "/ColorSpace /DeviceGray "
+    pixels = zlib.compress(image.tobytes())
+    content = f"q {width_pt} 0 0 {height_pt} 0 0 cm /Im0 Do Q".encode()
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width_pt} {height_pt}] "
+        "/Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".encode(),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        f"<< /Type /XObject /Subtype /Image /Width {image.width} /Height {image.height} {colour}"
+        f"/BitsPerComponent {bits} {image_keys} /Filter /FlateDecode /Length {len(pixels)} >>".encode()
+        + b"\nstream\n" + pixels + b"\nendstream",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+
+
 MALFORMED_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"
 NOT_AN_IMAGE = b"This is a text file that someone named invoice.png\n" * 10
 ZIP_FILE = b"PK\x03\x04" + b"\x00" * 60

@@ -200,3 +200,21 @@ def test_a_page_that_is_more_than_one_upright_scan_is_rendered(case: str) -> Non
     with opened(data, dpi=300) as doc:
         image = doc.page(1).image
     assert _mean_difference(image, _rendered(data)) < 1  # exactly what the render gives
+
+
+@pytest.mark.parametrize("case", ["grey, Decode inverted", "1-bit, Decode inverted", "image mask"])
+def test_a_scan_reads_the_way_a_viewer_shows_it(case: str) -> None:
+    """Decode arrays invert the stored pixels; an image mask is no scan at all (it is rendered)."""
+    from PIL import ImageOps
+
+    page = _scan_page_image()
+    if case.startswith("1-bit"):
+        page = page.point(lambda v: 255 if v >= 128 else 0).convert("1")
+    stored = ImageOps.invert(page.convert("L")).convert(page.mode) if "inverted" in case else page.convert("1")
+    keys = "/ImageMask true" if case == "image mask" else "/Decode [1 0]"
+    data = inputs.image_xobject_pdf(stored, keys)
+    with opened(data, dpi=300) as doc:
+        image = doc.page(1).image
+    assert _mean_difference(image, _rendered(data)) < 1
+    if case != "image mask":
+        assert _ink_box(image) == _ink_box(page.convert("L"))  # dark text on white, where it was written
