@@ -73,3 +73,24 @@ def cluster_cpus() -> int:
     import ray
 
     return int(ray.cluster_resources().get("CPU", 1))
+
+
+def draining_nodes() -> set[str]:
+    """Hex ids of the nodes Ray is draining (``ray drain-node``, as ``node-drain`` asks when Auto
+    Scaling terminates an instance): nothing new is placed on them; their work should end."""
+    try:
+        from ray._private.state import state
+
+        return set(state.get_draining_nodes())
+    except Exception as exc:  # Ray's own accessor (no public one yet): never let it stop a service
+        import logging
+
+        logging.getLogger("ocr_cluster.ray").warning("draining nodes unreadable", extra={"error": str(exc)})
+        return set()
+
+
+def schedulable_cpus(draining: set[str]) -> int:
+    """Whole CPUs of the live nodes that are not being drained."""
+    import ray
+
+    return int(sum(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"] and n["NodeID"] not in draining))

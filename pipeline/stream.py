@@ -95,6 +95,7 @@ class StreamService:
         self.started_at = time.monotonic()
         self.last_resize = time.monotonic()
         self.last_busy = time.monotonic()
+        self.draining: set[str] = set()  # Ray node ids being drained (Auto Scaling termination)
         self.finished = threading.Event()
         self.records: list[dict[str, Any]] = []
         self.counts = {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0}
@@ -200,16 +201,27 @@ class StreamService:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
 
     def _maintain_pool(self) -> None:
-        """Replace dead workers and follow the cluster as nodes come and go."""
+        """Replace dead workers, follow the cluster as nodes come and go, and retire the workers of
+        nodes being drained once their pages are done (so a scale-in redoes nothing)."""
+        self._retire_draining()
         if time.monotonic() - self.last_resize < 5.0 or self.stopping.is_set():
             return
         self.last_resize = time.monotonic()
-        from pipeline.raycluster import cluster_cpus
+        from pipeline.raycluster import draining_nodes, schedulable_cpus
 
-        target = self.s.ocr_workers or cluster_cpus()
+        self.draining = draining_nodes()
+        target = self.s.ocr_workers or schedulable_cpus(self.draining)
         if self.pool.size + len(self.pool.starting) < target:
             log.info("starting OCR workers", extra={"have": self.pool.size, "want": target})
             self.pool.resize(target, wait=False)
+
+    def _retire_draining(self) -> None:
+        if not self.draining:
+            return
+        # a worker that split a document holds its bytes for the other workers' pages: it stays
+        keep = {split.info.owner for entry in self.inflight.values() for split in entry.splits.values()}
+        for name in self.pool.retire_on(self.draining, keep):
+            log.info("OCR worker retired: its node is being drained", extra={"worker": name})
 
     def _admit(self) -> None:
         while True:

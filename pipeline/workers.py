@@ -29,6 +29,7 @@ class JobSplit:
     page_count: int
     data_ref: list[Any]  # [ObjectRef] (wrapped so Ray does not resolve it on return)
     engine_stamp: tuple[str, str]
+    owner: str = ""  # the pool's name for the worker whose object store holds (and owns) the bytes
 
 
 @dataclass
@@ -63,9 +64,11 @@ class OcrWorker:
         self._split: OpenedDocument | None = None  # the split document whose pages come here now
         self._split_key = ""
 
-    def ready(self) -> int:
-        """The worker's pid, once its engine is loaded."""
-        return os.getpid()
+    def ready(self) -> tuple[int, str]:
+        """(pid, Ray node id) of the worker, once its engine is loaded."""
+        import ray
+
+        return os.getpid(), ray.get_runtime_context().get_node_id()
 
     def start(self, job: Job) -> Document | JobSplit | TaskFailed:
         """Fetch and open the job; OCR it whole, or hand it back split into pages."""
@@ -128,6 +131,8 @@ class _Slot:
     handle: Any
     load: int = 0
     name: str = ""
+    node_id: str = ""
+    retiring: bool = False  # its node is being drained: no new work; ended once it has none
 
 
 @dataclass
@@ -151,7 +156,7 @@ class WorkerPool:
 
         remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
         env = worker_env()
-        while len(self.slots) + len(self.starting) < target:
+        while self.size + len(self.starting) < target:
             self.created += 1
             handle = remote.remote(self.settings, self.split_min_pages, env)
             self.starting[f"ocr-worker-{self.created}"] = (handle, handle.ready.remote())
@@ -169,25 +174,43 @@ class WorkerPool:
                 continue
             del self.starting[name]
             try:
-                ray.get(ref)
+                _, node_id = ray.get(ref)
             except Exception:  # it died before it was ready: resize will try again
                 continue
-            self.slots[name] = _Slot(handle, 0, name)
+            self.slots[name] = _Slot(handle, 0, name, node_id)
 
     @property
     def size(self) -> int:
-        """Live workers."""
-        return len(self.slots)
+        """Live workers that take work (those of a draining node not counted)."""
+        return sum(not s.retiring for s in self.slots.values())
 
     def free_slots(self) -> int:
         """How many more tasks the pool takes now."""
-        return sum(self.per_worker - s.load for s in self.slots.values())
+        return sum(self.per_worker - s.load for s in self.slots.values() if not s.retiring)
+
+    def retire_on(self, nodes: set[str], keep: set[str] = frozenset()) -> list[str]:
+        """Give no more work to the workers on ``nodes`` (being drained), and end each one that has
+        none left and is not in ``keep`` (workers whose object store holds a split document still
+        being read). Returns the names of the workers ended now."""
+        import ray
+
+        ended = []
+        for slot in list(self.slots.values()):
+            if slot.node_id not in nodes:
+                continue
+            slot.retiring = True
+            if slot.load == 0 and slot.name not in keep:
+                ray.kill(slot.handle, no_restart=True)
+                self._drop(slot.name)
+                ended.append(slot.name)
+        return ended
 
     def submit(self, task: Task) -> bool:
         """Give the task to the least-loaded worker; False when all are full."""
-        if not self.slots:
+        open_slots = [s for s in self.slots.values() if not s.retiring]
+        if not open_slots:
             return False
-        slot = min(self.slots.values(), key=lambda s: s.load)
+        slot = min(open_slots, key=lambda s: s.load)
         if slot.load >= self.per_worker:
             return False
         task.submitted = time.monotonic()
@@ -220,10 +243,13 @@ class WorkerPool:
         if slot is not None:
             slot.load -= 1
         try:
-            return task, ray.get(ref)
+            result = ray.get(ref)
         except Exception as exc:  # the actor died under the task
             self._drop(name)
             return task, TaskFailed(WorkerLost.__name__, f"the OCR worker died: {type(exc).__name__}", True)
+        if isinstance(result, JobSplit):
+            result.owner = name
+        return task, result
 
     def _reap_overdue(self) -> list[tuple[Task, Any]]:
         """Kill a worker whose task ran far past its deadline (a hung engine or decoder)."""

@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("node-drain", help="on a worker node: drain and complete the termination lifecycle hook")
     p.add_argument("--unit", default="ray-worker.service", help="the unit that runs this node's Ray worker")
     p.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often to read IMDS")
+    p.add_argument("--deadline", type=float, default=300.0, metavar="SECONDS",
+                   help="longest wait for this node's OCR workers to finish their pages before Ray is stopped")
     p.set_defaults(func=_node_drain)
 
     p = sub.add_parser("validate", help="check engine, languages, queue, OpenSearch and Ray (was --validate-only)")
@@ -62,7 +64,7 @@ def _node_drain(args: argparse.Namespace) -> int:
     from pipeline.errors import ConfigError
     from pipeline.lifecycle import TerminationHook
     from pipeline.logjson import setup_logging
-    from pipeline.nodedrain import stop_unit, target_state, watch
+    from pipeline.nodedrain import drain_ray_node, stop_unit, target_state, watch
 
     settings = load_settings(args.env_file)
     setup_logging(settings.log_level, fmt=settings.log_format)
@@ -72,7 +74,8 @@ def _node_drain(args: argparse.Namespace) -> int:
     if hook is None:
         raise ConfigError("not on EC2: the instance metadata service does not answer")
     base = imds.endpoint()
-    watch(lambda: target_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll)
+    watch(lambda: target_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll,
+          drain=lambda heartbeat: drain_ray_node(args.deadline, heartbeat))
     return 0
 
 

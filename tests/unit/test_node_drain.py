@@ -60,11 +60,11 @@ def test_terminated_node_heartbeats_stops_ray_then_completes(imds_server) -> Non
         hook.complete = lambda: (calls.append("complete"), original())[1]
 
         state = watch(lambda: target_state(imds_server), hook, lambda: calls.append("stop"), poll_s=0,
-                      sleep=lambda s: calls.append("poll"))
+                      sleep=lambda s: calls.append("poll"), drain=lambda heartbeat: calls.append("drain") or True)
 
         stub.assert_no_pending_responses()
     assert state == "Terminated"
-    assert calls == ["poll", "poll", "stop", "complete"]
+    assert calls == ["poll", "poll", "drain", "stop", "complete"]
 
 
 def test_an_unreadable_imds_keeps_watching() -> None:
