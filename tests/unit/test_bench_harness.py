@@ -103,7 +103,7 @@ def test_the_engine_input_comparison_reads_both_ways_on_real_pages() -> None:
     rows = compare_inputs(2)
     assert set(rows) == {"SetImage (PNG round trip)", "raw pixels (SetImageBytes)"}
     assert all(r["engine_s"] > 0 and r["cer_clean"] <= 0.1 for r in rows.values()), rows
-    assert set(compare_rasters(6)) == {"grey", "colour -> grey"}
+    assert set(compare_rasters(6)) == {"grey", "colour -> grey", "embedded scan"}
 
 
 def test_the_limit_with_decode_adds_each_process_share_of_the_decoding() -> None:
