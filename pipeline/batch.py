@@ -5,6 +5,8 @@
     list (driver) -> [skip what is indexed: one mget per 1,000 ids] -> ray.data.from_items
       -> map_batches(OcrBatch, actor pool: one warm engine per CPU slot)
       -> write_datasink(OpenSearchDatasink: bulk + per-item results [+ Parquet parts])
+    then, for documents of OCR_BATCH_SPLIT_PAGES pages or more (deferred by OcrBatch):
+      page ranges -> map_batches(OcrRange, the pool) -> map_batches(Assembler) -> the same datasink
 
 The OCR stage and the bulk writer are the stream's own; this module only shapes the pool and
 counts. Actors take slightly less than a CPU each so the write tasks always find room (a pool
@@ -25,7 +27,7 @@ from pipeline.batch_sources import list_sources, split_existing
 from pipeline.models import Job
 from pipeline.raycluster import worker_env
 from pipeline.settings import Settings
-from pipeline.sinks.opensearch_datasink import OpenSearchDatasink, empty_outcome
+from pipeline.sinks.opensearch_datasink import OpenSearchDatasink, empty_outcome, merge_outcome
 from pipeline.sources.s3 import ListingFilter
 
 RESERVED_CPUS = 0.5  # left to the write tasks
@@ -109,17 +111,37 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     import ray.data
 
     ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
-    size, cpus_each = pool_shape(workers or settings.ocr_workers, len(items))
-    env = worker_env()
+    slots = workers or settings.ocr_workers
+    size, cpus_each = pool_shape(slots, len(items))
+    env, run_id = worker_env(), uuid.uuid4().hex[:12]
     blocks = input_blocks(len(items))
     ds = ray.data.from_items([job_row(job, tag) for job, tag in largest_first(items, blocks)],
                              override_num_blocks=blocks)
-    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env), batch_size=1, batch_format="pyarrow",
-                        compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
+    split_pages = settings.batch_split_pages if pool_shape(slots, 2)[0] > 1 else 0  # one slot: nothing to spread
+    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env, split_pages), batch_size=1,
+                        batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
     with ProgressBar(len(items), enabled=progress) as bar:
-        sink = OpenSearchDatasink(settings, parquet, uuid.uuid4().hex[:12], progress=bar.handle, env=env)
+        sink = OpenSearchDatasink(settings, parquet, run_id, progress=bar.handle, env=env)
         ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS}, concurrency=2)
-    return sink.outcome, size
+        outcome = sink.outcome
+        deferred, outcome["deferred"] = outcome["deferred"], []
+        if deferred:  # long documents: their pages spread over the whole pool
+            announce(f"{len(deferred):,} long documents ({sum(d['deferred_pages'] for d in deferred):,} pages) "
+                     "spread over the pool", progress)
+            long_sink = OpenSearchDatasink(settings, parquet, run_id + "-long", progress=bar.handle, env=env)
+            size = max(size, _spread(settings, deferred, slots, env, long_sink))
+            merge_outcome(outcome, long_sink.outcome)
+    return outcome, size
+
+
+def _spread(settings: Settings, deferred: list[dict[str, Any]], slots: int, env: dict[str, str], sink: Any) -> int:
+    """The second pass over the deferred documents' page ranges; returns the actors it used."""
+    from pipeline.batch_long import page_ranges, spread_long_documents
+
+    ranges = page_ranges(deferred)
+    actors, cpus_each = pool_shape(slots, len(ranges))
+    spread_long_documents(settings, ranges, env, actors, cpus_each, sink, WRITE_CPUS)
+    return actors
 
 
 def largest_first(items: list[tuple[Job, str]], blocks: int) -> list[tuple[Job, str]]:

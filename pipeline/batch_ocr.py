@@ -39,13 +39,18 @@ def result_schema() -> Any:
         ("tag", pa.string()), ("bucket", pa.string()), ("key", pa.string()), ("version_id", pa.string()),
         ("ok", pa.bool_()), ("pages", pa.int64()), ("error_class", pa.string()), ("reason", pa.string()),
         ("retryable", pa.bool_()), ("document", pa.binary()), ("worker_rss_mb", pa.float64()),
+        ("deferred_pages", pa.int64()),
     ])
 
 
 class OcrBatch:
-    """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows."""
+    """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows.
 
-    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+    A document of ``split_pages`` pages or more (0: none) is only opened and counted: its row
+    comes back *deferred* (``deferred_pages``), for :mod:`pipeline.batch_long` to spread.
+    """
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None, split_pages: int = 0) -> None:
         from pipeline.raycluster import adopt_env
 
         adopt_env(env)
@@ -53,6 +58,7 @@ class OcrBatch:
 
         self.stage = OcrStage(settings)
         self.stage.setup()
+        self.split_pages = split_pages
 
     def __call__(self, batch: Any) -> Any:
         """``batch``: a pyarrow table of job rows; returns a table of result rows."""
@@ -67,17 +73,29 @@ class OcrBatch:
 
         job = row_job(row)
         out = {"tag": row.get("tag") or "", "bucket": job.bucket, "key": job.key, "version_id": job.version_id,
-               "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None}
+               "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None,
+               "deferred_pages": 0}
         try:
             fetched = fetch_local(job, self.stage.settings.max_object_bytes) if is_local(job) else self.stage.fetch(job)
-            doc = self.stage.process_fetched(job, fetched)
+            long_pages = self._pages_if_long(fetched)
+            doc = None if long_pages else self.stage.process_fetched(job, fetched)
         except Exception as exc:
             err = classify(exc)
             out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
         else:
-            out.update(ok=True, pages=doc.page_count, document=pickle.dumps(doc, protocol=5))
+            if doc is None:  # spread over the pool by the second pass, the version read now
+                out.update(deferred_pages=long_pages, version_id=fetched.version_id or job.version_id)
+            else:
+                out.update(ok=True, pages=doc.page_count, document=pickle.dumps(doc, protocol=5))
         out["worker_rss_mb"] = peak_rss_mb()
         return out
+
+    def _pages_if_long(self, fetched: Any) -> int | None:
+        """The document's page count when it is long enough to be spread, else ``None``."""
+        if not self.split_pages:
+            return None
+        with self.stage.open(fetched.data) as doc:
+            return doc.page_count if doc.page_count >= self.split_pages else None
 
 
 def peak_rss_mb() -> float:

@@ -16,7 +16,8 @@
     ├── TransientError              may succeed later: release for redelivery
     │   ├── StorageUnavailable      S3 throttling (503 SlowDown), time-outs, resets
     │   ├── IndexUnavailable        OpenSearch 429/5xx, time-outs, resets
-    │   └── WorkerLost              an OCR worker died under the page
+    │   ├── WorkerLost              an OCR worker died under the page
+    │   └── ObjectChanged           overwritten while a long document's pages were being read
     └── ConfigError                 the service cannot run as configured (exit 2)
 
 ``error_class`` is the short name written to the DLQ's ``ErrorClass`` attribute, the logs and
@@ -106,6 +107,10 @@ class IndexUnavailable(TransientError):
 
 class WorkerLost(TransientError):
     """The OCR worker died while it held the page."""
+
+
+class ObjectChanged(TransientError):
+    """The object was overwritten while a backfill read a long document's pages on several workers."""
 
 
 class ConfigError(OcrClusterError):

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(90.0, gt=0, description="SIGTERM: time to finish or release.")
     ocr_workers: int = Field(0, ge=0, description="OCR actors; 0 means one per CPU slot of the cluster.")
     prefetch_per_worker: int = Field(2, ge=1, le=10, description="Messages held per OCR worker.")
+    batch_split_pages: int = Field(
+        32, ge=0, description="Backfills: documents of this many pages or more are spread over the pool (0: never)."
+    )
     cloudwatch_namespace: str = Field("", description="Publish the scaling metric here; empty: off.")
     asg_name: str = Field("", description="Auto Scaling group (lifecycle hook, backlog per instance).")
     lifecycle_hook: str = Field("", description="Termination lifecycle hook name.")

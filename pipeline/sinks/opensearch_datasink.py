@@ -3,8 +3,9 @@
 Each write task bulk-indexes the documents of its rows (one bulk request per ``min_rows`` rows,
 bounded by the writer's byte/count limits), reads every item's answer, and turns refused items
 into failure records, so an index error is data like an OCR error. With a Parquet path it also
-writes this task's documents and per-page timing records as part files. The driver's copy
-gathers every task's outcome in :attr:`outcome`.
+writes this task's documents and per-page timing records as part files. Rows of long documents
+the first pass deferred are passed on (``outcome["deferred"]``) for the second. The driver's
+copy gathers every task's outcome in :attr:`outcome`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class OpenSearchDatasink(Datasink):
 
         adopt_env(self.env)
         rows = [row for block in blocks for row in _rows(block)]
+        deferred = [_deferred(r) for r in rows if r.get("deferred_pages")]
+        rows = [r for r in rows if not r.get("deferred_pages")]
         failures = [_failure(r) for r in rows if not r["ok"]]
         pairs = [(r, pickle.loads(r["document"])) for r in rows if r["ok"]]
         results = BulkWriter.from_settings(self.settings).write((d.doc_id, d.to_source()) for _, d in pairs)
@@ -64,7 +67,8 @@ class OpenSearchDatasink(Datasink):
         if self.parquet_path and written:
             self._write_parquet(written, ctx)
         outcome = {"processed": len(written), "pages": sum(d.page_count for d in written), "failures": failures,
-                   "worker_rss_mb": max((r.get("worker_rss_mb") or 0.0 for r in rows), default=0.0)}
+                   "worker_rss_mb": max((r.get("worker_rss_mb") or 0.0 for r in rows), default=0.0),
+                   "deferred": deferred}
         if self.progress is not None:
             self.progress.add.remote(len(rows), outcome["pages"], len(failures))
         return outcome
@@ -84,7 +88,7 @@ class OpenSearchDatasink(Datasink):
 
 def empty_outcome() -> dict[str, Any]:
     """An outcome with nothing in it."""
-    return {"processed": 0, "pages": 0, "failures": [], "worker_rss_mb": 0.0}
+    return {"processed": 0, "pages": 0, "failures": [], "worker_rss_mb": 0.0, "deferred": []}
 
 
 def merge_outcome(total: dict[str, Any], part: dict[str, Any]) -> None:
@@ -92,6 +96,7 @@ def merge_outcome(total: dict[str, Any], part: dict[str, Any]) -> None:
     total["processed"] += part["processed"]
     total["pages"] += part["pages"]
     total["failures"].extend(part["failures"])
+    total["deferred"].extend(part.get("deferred", []))
     total["worker_rss_mb"] = max(total["worker_rss_mb"], part["worker_rss_mb"])
 
 
@@ -99,6 +104,12 @@ def _rows(block: Any) -> list[dict[str, Any]]:
     from ray.data.block import BlockAccessor
 
     return list(BlockAccessor.for_block(block).iter_rows(public_row_format=False))
+
+
+def _deferred(row: dict[str, Any]) -> dict[str, Any]:
+    """A long document's job, for the second pass (which reads the version the first one read)."""
+    return {"tag": row["tag"], "bucket": row["bucket"], "key": row["key"], "version_id": row["version_id"],
+            "etag": "", "size": -1, "deferred_pages": int(row["deferred_pages"])}
 
 
 def _failure(row: dict[str, Any]) -> dict[str, Any]:
