@@ -90,7 +90,9 @@ def draining_nodes() -> set[str]:
 
 
 def schedulable_cpus(draining: set[str]) -> int:
-    """Whole CPUs of the live nodes that are not being drained."""
+    """Whole CPUs of the live nodes that are not being drained (at least 1, as ``cluster_cpus``:
+    a cluster without a CPU node yet still gets a worker asked for, which waits for one)."""
     import ray
 
-    return int(sum(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"] and n["NodeID"] not in draining))
+    cpus = sum(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"] and n["NodeID"] not in draining)
+    return max(1, int(cpus))
