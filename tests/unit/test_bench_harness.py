@@ -110,3 +110,26 @@ def test_the_limit_with_decode_adds_each_process_share_of_the_decoding() -> None
     got = report.with_decode(6.0, 2, [0.04, 0.06])  # two processes' mean decode seconds a page
     assert got == {"decode_s_per_page": 0.05, "pages_s_with_decode": round(1 / (1 / 6 + 0.05 / 2), 4)}
     assert report.with_decode(6.0, 2, []) == {}
+
+
+def test_the_isolated_run_finds_its_child_processes_and_pins_every_thread() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.isolated import descendants, pin
+
+    child = subprocess.Popen([sys.executable, "-c", "import threading, time; threading.Thread("
+                              "target=time.sleep, args=(30,), daemon=True).start(); time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 5
+        while len(os.listdir(f"/proc/{child.pid}/task")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # until its second thread runs
+        assert child.pid in descendants(os.getpid())
+        first = min(os.sched_getaffinity(0))
+        pin(child.pid, {first})
+        assert all(os.sched_getaffinity(int(tid)) == {first} for tid in os.listdir(f"/proc/{child.pid}/task"))
+    finally:
+        child.kill()
+        child.wait()

@@ -1,0 +1,129 @@
+"""The pipeline's own overhead, with the local stack off the OCR cores.
+
+    python -m benchmarks.isolated [--pages 40] [--ocr-cores 1]
+
+The stream service runs with ``--ocr-cores`` OCR workers pinned to that many cores, and every
+other process of the run (this driver and its coordinator, moto, osmem-server, Ray's daemons)
+pinned to the cores left; the bare engine runs with as many processes pinned to the same OCR
+cores, on the same pages, before and after. On AWS, S3, SQS and OpenSearch are services off the
+node; this is the nearest one machine gets to that, so stream / limit here is what the pipeline
+itself costs, where the harness (``python -m benchmarks``) also charges the local stack's CPU to
+it. Needs at least ``--ocr-cores`` + 1 CPUs; results are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of ``pid`` onto ``cpus`` (a process's threads each keep their own affinity)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # ended meanwhile
+            continue
+
+
+def descendants(root: int) -> list[int]:
+    """``root``'s child processes, theirs, and so on."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat[stat.rfind(")") + 2 :].split()[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def pinned_limit(docs: list, processes: int, settings, ocr: set[int], rest: set[int]) -> tuple[float, float]:
+    """(pages/s, decode seconds a page) of the bare engine, its processes on the OCR cores (they
+    inherit this affinity); it decodes every page before its clock starts."""
+    from benchmarks.limit import measure_limit
+
+    os.sched_setaffinity(0, ocr)
+    try:
+        result = measure_limit(docs, processes, settings)
+    finally:
+        os.sched_setaffinity(0, rest)
+    decode = result.decode_s_per_page
+    return result.pages_s, sum(decode) / len(decode) if decode else 0.0
+
+
+def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
+    """Pages/s of the stream service, its OCR workers on the OCR cores and all else on the rest."""
+    import ray
+
+    from benchmarks.streamrun import bench_settings, upload, wait_for_queue
+    from pipeline.service import build_stream
+
+    settings, bucket = bench_settings(stack, "iso")
+    upload(docs, bucket)
+    wait_for_queue(settings.queue_url, len(docs))
+    service = build_stream(settings, exit_when_idle_s=2.0, num_cpus=len(ocr))
+    workers = {pid for pid, _ in ray.get([s.handle.ready.remote() for s in service.pool.slots.values()])}
+    for pid in [os.getpid(), *descendants(os.getpid())]:
+        pin(pid, ocr if pid in workers else rest)
+    try:
+        service.run()
+    finally:
+        ray.shutdown()
+    records = service.records
+    wall = max(r["indexed_at"] for r in records) - min(r["received_at"] for r in records)
+    return sum(int(r["pages"]) for r in records) / wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Limit, stream, limit again; print the ratio."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.isolated", description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=40, help="pages of the harness's corpus")
+    parser.add_argument("--ocr-cores", type=int, default=1, help="cores for the OCR processes; the rest for all else")
+    args = parser.parse_args(argv)
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) <= args.ocr_cores:
+        parser.error(f"needs more than {args.ocr_cores} CPUs; this machine gives {len(cores)}")
+    ocr, rest = set(cores[: args.ocr_cores]), set(cores[args.ocr_cores :])
+
+    from benchmarks.corpus import generate
+    from pipeline.devstack import start_stack
+    from pipeline.settings import Settings
+
+    docs = generate(args.pages)
+    stack = start_stack()
+    os.sched_setaffinity(0, rest)
+    for pid in descendants(os.getpid()):
+        pin(pid, rest)
+    try:
+        before = pinned_limit(docs, args.ocr_cores, Settings(), ocr, rest)
+        stream = pinned_stream(stack, docs, ocr, rest)
+        after = pinned_limit(docs, args.ocr_cores, Settings(), ocr, rest)
+    finally:
+        stack.stop()
+    from benchmarks.report import with_decode
+
+    limit = (before[0] + after[0]) / 2
+    decoding = with_decode(limit, args.ocr_cores, [before[1], after[1]])
+    print(f"isolated: {args.pages} pages, OCR on cores {sorted(ocr)}, everything else on {sorted(rest)}")
+    print(f"limit  {limit:.3f} pages/s (before {before[0]:.3f}, after {after[0]:.3f})")
+    print(f"stream {stream:.3f} pages/s  ratio {stream / limit:.3f}")
+    if decoding:
+        print(f"limit with decode in its loop {decoding['pages_s_with_decode']:.3f} pages/s "
+              f"(decode {decoding['decode_s_per_page']:.3f} s/page); stream / that "
+              f"{stream / decoding['pages_s_with_decode']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
