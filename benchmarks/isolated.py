@@ -4,7 +4,9 @@
 
 The stream service runs with ``--ocr-cores`` OCR workers pinned to that many cores, and every
 other process of the run (this driver and its coordinator, moto, osmem-server, Ray's daemons)
-pinned to the cores left; the bare engine runs with as many processes pinned to the same OCR
+pinned to the cores left; then a backfill of the same pages, its Ray Data OCR actors moved to
+the OCR cores as they start (its wall time includes Ray Data's start-up, as in
+``benchmarks.backfill``). The bare engine runs with as many processes pinned to the same OCR
 cores, on the same pages, before and after. On AWS, S3, SQS and OpenSearch are services off the
 node; this is the nearest one machine gets to that, so stream / limit here is what the pipeline
 itself costs, where the harness (``python -m benchmarks``) also charges the local stack's CPU to
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 from pathlib import Path
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -85,8 +88,46 @@ def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     return sum(int(r["pages"]) for r in records) / wall
 
 
+def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
+    """Pages/s of a backfill of ``docs``, its OCR actors moved onto the OCR cores as they appear."""
+    import ray
+
+    from benchmarks.streamrun import bench_settings, upload
+    from pipeline.batch import run_backfill
+    from pipeline.raycluster import connect
+
+    settings, bucket = bench_settings(stack, "isob")
+    upload(docs, bucket)
+    connect(num_cpus=len(ocr))
+    for pid in descendants(os.getpid()):
+        pin(pid, rest)
+    done = threading.Event()
+    mover = threading.Thread(target=_move_actors, args=(ocr, done), daemon=True)
+    mover.start()
+    try:
+        summary = run_backfill(settings, [f"s3://{bucket}/bench/"], progress=False)
+    finally:
+        done.set()
+        mover.join(timeout=5)
+        ray.shutdown()
+    return summary.pages_per_s
+
+
+def _move_actors(ocr: set[int], done: threading.Event) -> None:
+    moved: set[int] = set()
+    while not done.wait(0.05):
+        for pid in set(descendants(os.getpid())) - moved:
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::MapWorker"):
+                pin(pid, ocr)
+                moved.add(pid)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Limit, stream, limit again; print the ratio."""
+    """Limit, stream, backfill, limit again; print the ratios."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.isolated", description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40, help="pages of the harness's corpus")
     parser.add_argument("--ocr-cores", type=int, default=1, help="cores for the OCR processes; the rest for all else")
@@ -108,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         before = pinned_limit(docs, args.ocr_cores, Settings(), ocr, rest)
         stream = pinned_stream(stack, docs, ocr, rest)
+        batch = pinned_backfill(stack, docs, ocr, rest)
         after = pinned_limit(docs, args.ocr_cores, Settings(), ocr, rest)
     finally:
         stack.stop()
@@ -118,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"isolated: {args.pages} pages, OCR on cores {sorted(ocr)}, everything else on {sorted(rest)}")
     print(f"limit  {limit:.3f} pages/s (before {before[0]:.3f}, after {after[0]:.3f})")
     print(f"stream {stream:.3f} pages/s  ratio {stream / limit:.3f}")
+    print(f"batch  {batch:.3f} pages/s  ratio {batch / limit:.3f} (Ray Data start-up included)")
     if decoding:
         print(f"limit with decode in its loop {decoding['pages_s_with_decode']:.3f} pages/s "
               f"(decode {decoding['decode_s_per_page']:.3f} s/page); stream / that "
