@@ -89,12 +89,10 @@ class OcrRange:
         """The row's object, fetched and opened once for as long as its ranges keep coming here."""
         key = (row["bucket"], row["key"], row.get("version_id") or "")
         if key != self._key or self._doc is None or self._fetched is None:
-            from pipeline.batch_sources import fetch_local, is_local
+            from pipeline.batch_sources import fetch_job
 
             self._close()
-            job = row_job(row)
-            limit = self.stage.settings.max_object_bytes
-            self._fetched = fetch_local(job, limit) if is_local(job) else self.stage.fetch(job)
+            self._fetched = fetch_job(self.stage, row_job(row))
             self._doc = self.stage.open(self._fetched.data)
             self._key = key
         return self._fetched, self._doc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import resource
+import time
 from typing import Any
 
 from pipeline.errors import classify
@@ -69,16 +70,18 @@ class OcrBatch:
 
     def one(self, row: dict[str, Any]) -> dict[str, Any]:
         """OCR one job row; any failure is sorted onto the error tree and returned as data."""
-        from pipeline.batch_sources import fetch_local, is_local
+        from pipeline.batch_sources import fetch_job
 
         job = row_job(row)
         out = {"tag": row.get("tag") or "", "bucket": job.bucket, "key": job.key, "version_id": job.version_id,
                "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None,
                "deferred_pages": 0}
         try:
-            fetched = fetch_local(job, self.stage.settings.max_object_bytes) if is_local(job) else self.stage.fetch(job)
-            long_pages = self._pages_if_long(fetched)
-            doc = None if long_pages else self.stage.process_fetched(job, fetched)
+            fetched = fetch_job(self.stage, job)
+            started = time.perf_counter()
+            with self.stage.open(fetched.data) as opened:
+                long_pages = opened.page_count if self.split_pages and opened.page_count >= self.split_pages else 0
+                doc = None if long_pages else self.stage.process_opened(job, fetched, opened, started)
         except Exception as exc:
             err = classify(exc)
             out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
@@ -89,13 +92,6 @@ class OcrBatch:
                 out.update(ok=True, pages=doc.page_count, document=pickle.dumps(doc, protocol=5))
         out["worker_rss_mb"] = peak_rss_mb()
         return out
-
-    def _pages_if_long(self, fetched: Any) -> int | None:
-        """The document's page count when it is long enough to be spread, else ``None``."""
-        if not self.split_pages:
-            return None
-        with self.stage.open(fetched.data) as doc:
-            return doc.page_count if doc.page_count >= self.split_pages else None
 
 
 def peak_rss_mb() -> float:

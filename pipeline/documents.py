@@ -230,7 +230,8 @@ def embedded_scan(page, dpi: int, max_pixels: int) -> Image.Image | None:
     except pdfium.PdfiumError:
         return None  # the render says what is wrong with it
     image = image if image.mode == "L" else image.convert("L")
-    return image.transpose(_ROTATIONS[page.get_rotation()]) if page.get_rotation() else image
+    rotation = page.get_rotation()
+    return image.transpose(_ROTATIONS[rotation]) if rotation else image
 
 
 def _covers_page(obj, page, width_px: int, height_px: int, dpi: int) -> bool:

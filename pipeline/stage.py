@@ -67,8 +67,13 @@ class OcrStage:
         """OCR every page of an already fetched object, in order, one page in memory at a time."""
         started = time.perf_counter()
         with self.open(fetched.data) as doc:
-            pages = [self.recognise(*decode_page(doc, n)) for n in range(1, doc.page_count + 1)]
-            return self.assemble(job, fetched, doc.content_type, pages, time.perf_counter() - started)
+            return self.process_opened(job, fetched, doc, started)
+
+    def process_opened(self, job: Job, fetched: FetchedObject, doc: OpenedDocument, started: float) -> Document:
+        """OCR every page of an object already opened (by a runtime that looked at its page count
+        first), in order; ``started``: when its processing began (``time.perf_counter``)."""
+        pages = [self.recognise(*decode_page(doc, n)) for n in range(1, doc.page_count + 1)]
+        return self.assemble(job, fetched, doc.content_type, pages, time.perf_counter() - started)
 
     def ocr_page(self, data: bytes, page: int) -> PageResult:
         """One page of a document (for runtimes that spread pages over workers)."""

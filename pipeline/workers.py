@@ -80,7 +80,7 @@ class OcrWorker:
             started = time.perf_counter()
             with self.stage.open(fetched.data) as doc:
                 if doc.page_count < self.split_min_pages:
-                    return self.stage.process_fetched(job, fetched)
+                    return self.stage.process_opened(job, fetched, doc, started)
                 ref = ray.put(fetched.data)
                 empty = FetchedObject(b"", fetched.size, fetched.etag, fetched.version_id, fetched.seconds)
                 empty.seconds += time.perf_counter() - started
