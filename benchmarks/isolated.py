@@ -1,6 +1,6 @@
 """The pipeline's own overhead, with the local stack off the OCR cores.
 
-    python -m benchmarks.isolated [--pages 40] [--ocr-cores 1]
+    python -m benchmarks.isolated [--pages 40] [--ocr-cores 1] [--dense-lines 45]
 
 The stream service runs with ``--ocr-cores`` OCR workers pinned to that many cores, and every
 other process of the run (this driver and its coordinator, moto, osmem-server, Ray's daemons)
@@ -105,7 +105,7 @@ def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     mover = threading.Thread(target=_move_actors, args=(ocr, done), daemon=True)
     mover.start()
     try:
-        summary = run_backfill(settings, [f"s3://{bucket}/bench/"], progress=False)
+        summary = run_backfill(settings, [f"s3://{bucket}/"], progress=False)  # a fresh bucket: all of it
     finally:
         done.set()
         mover.join(timeout=5)
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.isolated", description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40, help="pages of the harness's corpus")
     parser.add_argument("--ocr-cores", type=int, default=1, help="cores for the OCR processes; the rest for all else")
+    parser.add_argument("--dense-lines", type=int, default=0,
+                        help="full A4 pages of this many lines (benchmarks.dense) instead of the harness's corpus")
     args = parser.parse_args(argv)
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) <= args.ocr_cores:
@@ -138,10 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     ocr, rest = set(cores[: args.ocr_cores]), set(cores[args.ocr_cores :])
 
     from benchmarks.corpus import generate
+    from benchmarks.dense import dense_docs
     from pipeline.devstack import start_stack
     from pipeline.settings import Settings
 
-    docs = generate(args.pages)
+    docs = dense_docs(args.pages, args.dense_lines) if args.dense_lines else generate(args.pages)
     stack = start_stack()
     os.sched_setaffinity(0, rest)
     for pid in descendants(os.getpid()):
