@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import threading
-from pathlib import Path
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -33,16 +32,13 @@ def pin(pid: int, cpus: set[int]) -> None:
             continue
 
 
-def descendants(root: int) -> list[int]:
-    """``root``'s child processes, theirs, and so on."""
+def descendants(root: int, table: list | None = None) -> list[int]:
+    """``root``'s child processes, theirs, and so on (from ``table``, or the processes now)."""
+    from pipeline.procs import processes
+
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat[stat.rfind(")") + 2 :].split()[1]), []).append(int(entry.name))
+    for proc in processes() if table is None else table:
+        children.setdefault(proc.parent, []).append(proc.pid)
     found, todo = [], [root]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -114,16 +110,16 @@ def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
 
 
 def _move_actors(ocr: set[int], done: threading.Event) -> None:
+    from pipeline.procs import processes
+
     moved: set[int] = set()
     while not done.wait(0.05):
-        for pid in set(descendants(os.getpid())) - moved:
-            try:
-                title = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if title.startswith(b"ray::MapWorker"):
-                pin(pid, ocr)
-                moved.add(pid)
+        table = processes()
+        mine = set(descendants(os.getpid(), table)) - moved
+        for proc in table:
+            if proc.pid in mine and proc.title.startswith(b"ray::MapWorker"):
+                pin(proc.pid, ocr)
+                moved.add(proc.pid)
 
 
 def main(argv: list[str] | None = None) -> int:

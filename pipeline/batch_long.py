@@ -46,13 +46,9 @@ class OcrRange:
     """One per actor: a warm stage; OCRs a range of pages of one document per row."""
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
-        from pipeline.raycluster import adopt_env
+        from pipeline.stage import warm_stage
 
-        adopt_env(env)
-        from pipeline.stage import OcrStage
-
-        self.stage = OcrStage(settings)
-        self.stage.setup()
+        self.stage = warm_stage(settings, env)
         self._key: tuple[str, str, str] | None = None
         self._fetched: FetchedObject | None = None
         self._doc: OpenedDocument | None = None
@@ -150,7 +146,7 @@ def assemble_row(ranges: list[dict[str, Any]]) -> dict[str, Any]:
         return {**out, "error_class": ObjectChanged.__name__, "retryable": True,
                 "reason": "the object changed while its pages were being read (ETags differ); run it again"}
     pages: list[PageResult] = [p for r in ranges for p in pickle.loads(r["pages"])]
-    job = row_job({**first, "etag": first["etag"], "size": first["size"]})
+    job = row_job(first)
     fetched = FetchedObject(b"", first["size"], first["etag"], first["version_id"], 0.0)
     doc = assemble_document(job, fetched, first["content_type"], pages, sum(r["seconds"] for r in ranges),
                             pickle.loads(first["stamp"]))

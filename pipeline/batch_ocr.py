@@ -52,13 +52,9 @@ class OcrBatch:
     """
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None, split_pages: int = 0) -> None:
-        from pipeline.raycluster import adopt_env
+        from pipeline.stage import warm_stage
 
-        adopt_env(env)
-        from pipeline.stage import OcrStage
-
-        self.stage = OcrStage(settings)
-        self.stage.setup()
+        self.stage = warm_stage(settings, env)
         self.split_pages = split_pages
 
     def __call__(self, batch: Any) -> Any:

@@ -14,7 +14,6 @@ other nodes (the ``WorkerLost`` path), never lost.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -77,21 +76,10 @@ def drain_ray_node(
 
 def ocr_worker_pids(raylets: set[int] | None = None) -> list[int]:
     """Processes of OCR worker actors on this machine (children of ``raylets`` only, if given)."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = Path(entry.path, "cmdline").read_bytes()
-            if not title.startswith(OCR_WORKER_TITLE):
-                continue
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:  # it ended while we looked
-            continue
-        parent = int(stat[stat.rfind(")") + 2 :].split()[1])
-        if raylets is None or parent in raylets:
-            found.append(int(entry.name))
-    return found
+    from pipeline.procs import processes
+
+    return [p.pid for p in processes()
+            if p.title.startswith(OCR_WORKER_TITLE) and (raylets is None or p.parent in raylets)]
 
 
 def watch(

@@ -120,6 +120,17 @@ class OcrStage:
         return self.engine.version, f"{s.languages} ({language_data_version(s.languages, s.tessdata)})"
 
 
+def warm_stage(settings: Settings, env: dict[str, str] | None = None) -> OcrStage:
+    """The stage of a Ray worker process (stream worker, batch and range actors): the driver's
+    environment adopted first (``raycluster.adopt_env``), then the engine loaded."""
+    from pipeline.raycluster import adopt_env
+
+    adopt_env(env)
+    stage = OcrStage(settings)
+    stage.setup()
+    return stage
+
+
 def assemble_document(
     job: Job,
     fetched: FetchedObject,

@@ -17,7 +17,7 @@ from pipeline.errors import WorkerLost, classify
 from pipeline.models import Document, Failure, Job, PageResult
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject
-from pipeline.stage import OcrStage, decode_page
+from pipeline.stage import decode_page, warm_stage
 
 
 @dataclass
@@ -55,11 +55,7 @@ class OcrWorker:
     """One per CPU slot: a warm engine, single-threaded (``OMP_THREAD_LIMIT=1``)."""
 
     def __init__(self, settings: Settings, split_min_pages: int = 3, env: dict[str, str] | None = None) -> None:
-        from pipeline.raycluster import adopt_env
-
-        adopt_env(env)
-        self.stage = OcrStage(settings)
-        self.stage.setup()
+        self.stage = warm_stage(settings, env)
         self.split_min_pages = split_min_pages
         self._split: OpenedDocument | None = None  # the split document whose pages come here now
         self._split_key = ""
