@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile
 
 from pipeline import errors
+from pipeline.resolution import image_resolution, square_pixels
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MIN_TEXT_LAYER_CHARS = 16
@@ -59,12 +60,15 @@ def sniff(data: bytes) -> str:
 
 @dataclass
 class PageInput:
-    """One page ready for the engine: either text from a PDF text layer or an image."""
+    """One page ready for the engine: either text from a PDF text layer or an image, with the
+    resolution it is to be read at and where that came from (:mod:`pipeline.resolution`)."""
 
     page: int
     text: str | None = None
     image: Image.Image | None = None
     warning: str = ""
+    dpi: int = 0
+    dpi_source: str = ""
 
 
 class OpenedDocument:
@@ -94,7 +98,9 @@ class OpenedDocument:
         """Page ``number`` (1-based), decoded or rasterised now."""
         if self._pdf is not None:
             return _pdf_page(self._pdf, number, self._dpi, self._max_pixels)
-        return PageInput(number, image=_image_frame(self._image, number, self._max_pixels))
+        frame, warning = square_pixels(_image_frame(self._image, number, self._max_pixels))
+        resolution = image_resolution(frame)
+        return PageInput(number, image=frame, warning=warning, dpi=resolution.dpi, dpi_source=resolution.source)
 
     def pages(self) -> Iterator[PageInput]:
         """Every page in order, one at a time."""
@@ -167,6 +173,7 @@ def _flatten(image: Image.Image) -> Image.Image:
     rgba = image.convert("RGBA")
     background = Image.new("RGB", rgba.size, "white")
     background.paste(rgba, mask=rgba.getchannel("A"))
+    background.info = dict(image.info)  # its resolution
     return background
 
 
@@ -191,12 +198,14 @@ def _pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
             text = _text_layer(page)
             if len(text.strip()) >= MIN_TEXT_LAYER_CHARS:
                 return PageInput(number, text=text)
+            size = page.get_size()
             scan = embedded_scan(page, dpi, max_pixels)
             if scan is not None:
-                return PageInput(number, image=scan)
-            size = page.get_size()
+                scan_dpi = round(72.0 * max(scan.size) / max(size))
+                return PageInput(number, image=scan, dpi=scan_dpi, dpi_source="pdf-scan")
             scale, warning = _raster_scale(size, dpi, max_pixels)
-            return PageInput(number, image=_render_grey(page, size, scale), warning=warning)
+            image = _render_grey(page, size, scale)
+            return PageInput(number, image=image, warning=warning, dpi=round(scale * 72), dpi_source="pdf-render")
         finally:
             page.close()
     except pdfium.PdfiumError as exc:

@@ -40,7 +40,14 @@ def document_id(bucket: str, key: str, version: str) -> str:
 
 @dataclass
 class PageResult:
-    """What one page gave: its text and how it was obtained."""
+    """What one page gave: its text, how it was obtained, and how the page lay.
+
+    ``rotation``: degrees the page was turned (counter-clockwise) to be read upright; ``skew``:
+    degrees it was straightened by; ``direction``: "horizontal", "vertical" or "mixed";
+    ``dpi``/``dpi_source``: the resolution the engine was told and where it came from.
+    ``ocr_s`` is the first reading; ``geometry_s`` what finding the page's lie took beyond it
+    (skew, orientation, vertical passes), itemised in ``geometry_timings``.
+    """
 
     page: int
     text: str
@@ -52,6 +59,27 @@ class PageResult:
     width: int = 0
     height: int = 0
     warning: str = ""
+    dpi: int = 0
+    dpi_source: str = ""
+    rotation: int = 0
+    skew: float = 0.0
+    direction: str = ""
+    geometry_timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def geometry_s(self) -> float:
+        """Seconds spent on the page's geometry beyond its first reading."""
+        return sum(self.geometry_timings.values())
+
+    def summary(self) -> dict[str, Any]:
+        """The page as the index keeps it (``pages`` of the ``_source``)."""
+        return {
+            "page": self.page, "text": self.text, "confidence": self.confidence, "source": self.source,
+            "dpi": self.dpi, "dpi_source": self.dpi_source, "rotation": self.rotation, "skew": self.skew,
+            "direction": self.direction,
+            "timings": {"decode_s": round(self.decode_s, 4), "ocr_s": round(self.ocr_s, 4),
+                        **{k: round(v, 4) for k, v in self.geometry_timings.items()}},
+        }
 
 
 @dataclass
@@ -77,10 +105,7 @@ class Document:
         """The ``_source`` body for OpenSearch."""
         body = asdict(self)
         body.pop("doc_id")
-        body["pages"] = [
-            {"page": p.page, "text": p.text, "confidence": p.confidence, "source": p.source}
-            for p in self.pages
-        ]
+        body["pages"] = [p.summary() for p in self.pages]
         body["confidence"] = mean_confidence(self.pages)
         return body
 

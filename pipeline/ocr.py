@@ -2,6 +2,10 @@
 
 The program owns the thread budget: ``OMP_THREAD_LIMIT=1`` is set before Tesseract is loaded
 (without it a page takes ~17 s instead of ~2 s on 2 cores), and one engine runs per process.
+Beside the reading languages it holds, warm too, the two readers a page may need on its way
+(:mod:`pipeline.reading` decides when): Tesseract's orientation detector (``osd``) and a
+vertical reader (``jpn_vert``, single block of vertical text, ``--psm 5``). Every reading is
+told the page's resolution.
 """
 
 from __future__ import annotations
@@ -21,48 +25,138 @@ from pipeline.errors import ConfigError, EngineTimeout
 
 
 @dataclass(frozen=True)
+class Block:
+    """One block of the engine's layout: where it is, whether its text runs top to bottom."""
+
+    box: tuple[int, int, int, int]
+    vertical: bool
+    confidence: float
+    text: str
+
+
+@dataclass(frozen=True)
 class Recognised:
-    """The engine's answer for one image."""
+    """The engine's answer for one image (``blocks``: its layout, when asked for)."""
 
     text: str
     confidence: float
     seconds: float
+    blocks: tuple[Block, ...] = ()
+
+    @property
+    def vertical_blocks(self) -> tuple[Block, ...]:
+        """The blocks the layout analysis found set vertically."""
+        return tuple(b for b in self.blocks if b.vertical)
 
 
 class Engine:
     """A warm ``PyTessBaseAPI``: the language data is loaded once, then reused for every page."""
 
-    def __init__(self, languages: str, tessdata: str) -> None:
+    def __init__(self, languages: str, tessdata: str, vertical: str = "jpn_vert", orientation: bool = True) -> None:
         import tesserocr
 
-        check_languages(languages, tessdata)
+        check_languages(required_languages(languages, vertical, orientation), tessdata)
         self.languages = languages
         self.tessdata = tessdata
         self.version = "tesseract " + tesserocr.tesseract_version().split()[1]
         self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages)
+        psm = tesserocr.PSM
+        self._vertical = tesserocr.PyTessBaseAPI(path=tessdata, lang=vertical, psm=psm.SINGLE_BLOCK_VERT_TEXT) \
+            if vertical else None
+        self._osd = tesserocr.PyTessBaseAPI(path=tessdata, lang="osd", psm=psm.OSD_ONLY) if orientation else None
 
-    def recognise(self, image: Image.Image, timeout_s: float) -> Recognised:
-        """OCR one page image; raises :class:`EngineTimeout` past ``timeout_s``."""
-        started = time.perf_counter()
-        set_pixels(self._api, image)
-        if not self._api.Recognize(timeout=int(timeout_s * 1000)):
-            self._api.Clear()
-            raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
-        text = self._api.GetUTF8Text()
-        confidence = float(self._api.MeanTextConf())
-        self._api.Clear()
-        return Recognised(text, confidence, time.perf_counter() - started)
+    @property
+    def reads_vertical(self) -> bool:
+        """Whether this engine has a vertical reader."""
+        return self._vertical is not None
+
+    @property
+    def detects_orientation(self) -> bool:
+        """Whether this engine has an orientation detector."""
+        return self._osd is not None
+
+    def recognise(self, image: Image.Image, timeout_s: float, dpi: int = 300, layout: bool = False) -> Recognised:
+        """OCR one page image at ``dpi``; raises :class:`EngineTimeout` past ``timeout_s``.
+
+        ``layout``: also return the blocks of the layout analysis (to find vertical ones).
+        """
+        return _read(self._api, image, timeout_s, dpi, layout)
+
+    def read_vertical(self, image: Image.Image, timeout_s: float, dpi: int = 300) -> Recognised:
+        """Read the image as one block of vertical text (columns right to left)."""
+        if self._vertical is None:
+            raise ConfigError("this engine has no vertical reader (OCR_VERTICAL_LANGUAGE is empty)")
+        return _read(self._vertical, image, timeout_s, dpi, False)
+
+    def detect_orientation(self, image: Image.Image, dpi: int = 300) -> tuple[int, float, str]:
+        """(clockwise degrees the page is turned, confidence, script) from Tesseract's OSD;
+        (0, 0.0, "") when it cannot tell (too little text)."""
+        if self._osd is None:
+            return 0, 0.0, ""
+        set_pixels(self._osd, image, dpi)
+        try:
+            found = self._osd.DetectOrientationScript()
+        except RuntimeError:
+            found = None
+        finally:
+            self._osd.Clear()
+        if not found:
+            return 0, 0.0, ""
+        return int(found["orient_deg"]), float(found["orient_conf"]), str(found["script_name"])
 
     def close(self) -> None:
         """Free the engine."""
-        self._api.End()
+        for api in (self._api, self._vertical, self._osd):
+            if api is not None:
+                api.End()
+
+
+def _read(api, image: Image.Image, timeout_s: float, dpi: int, layout: bool) -> Recognised:
+    started = time.perf_counter()
+    set_pixels(api, image, dpi)
+    try:
+        if not api.Recognize(timeout=int(timeout_s * 1000)):
+            raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
+        text = api.GetUTF8Text()
+        confidence = float(api.MeanTextConf())
+        blocks = layout_blocks(api) if layout else ()
+    finally:
+        api.Clear()
+    return Recognised(text, confidence, time.perf_counter() - started, blocks)
+
+
+def layout_blocks(api) -> tuple[Block, ...]:
+    """The text blocks of the last recognition in reading order, when any of them is vertical;
+    ``()`` for a page set horizontally throughout (the usual page pays for no block's text)."""
+    from tesserocr import RIL, iterate_level
+
+    iterator = api.GetIterator()
+    if iterator is None:
+        return ()
+    if not any(b.Orientation()[1] == _TOP_TO_BOTTOM for b in iterate_level(iterator, RIL.BLOCK)):
+        return ()
+    iterator = api.GetIterator()
+    blocks = []
+    for block in iterate_level(iterator, RIL.BLOCK):
+        box = block.BoundingBox(RIL.BLOCK)
+        text = block.GetUTF8Text(RIL.BLOCK) or ""
+        if box is None or not text.strip():
+            continue
+        vertical = block.Orientation()[1] == _TOP_TO_BOTTOM
+        blocks.append(Block(tuple(box), vertical, float(block.Confidence(RIL.BLOCK)), text))
+    return tuple(blocks)
 
 
 _BYTES_PER_PIXEL = {"L": 1, "RGB": 3, "RGBA": 4}
+_TOP_TO_BOTTOM = 2  # tesserocr.WritingDirection.TOP_TO_BOTTOM
 
 
-def set_pixels(api, image: Image.Image) -> None:
-    """Hand the page's raw pixels to Tesseract (``SetImageBytes``).
+def set_pixels(api, image: Image.Image, dpi: int) -> None:
+    """Hand the page's raw pixels to Tesseract (``SetImageBytes``), and its resolution.
+
+    ``SetImageBytes`` carries no resolution; without ``SetSourceResolution`` Tesseract assumes
+    70 DPI and its layout analysis drops whole runs of lines of ordinary 300-DPI pages
+    (:mod:`pipeline.resolution`).
 
     tesserocr's ``SetImage(PIL.Image)`` re-encodes the image (as PNG for a decoded page) for
     Leptonica to decode again: ~0.07 s of a 300-DPI A4 page's ~0.4 s. Raw pixels skip both, and
@@ -73,6 +167,12 @@ def set_pixels(api, image: Image.Image) -> None:
         image = image.convert("L")
     depth = _BYTES_PER_PIXEL[image.mode]
     api.SetImageBytes(image.tobytes(), image.width, image.height, depth, depth * image.width)
+    api.SetSourceResolution(int(dpi))
+
+
+def required_languages(languages: str, vertical: str = "jpn_vert", orientation: bool = True) -> str:
+    """Every language file an engine loads: the reading languages, the vertical reader, OSD."""
+    return "+".join(filter(None, (languages, vertical, "osd" if orientation else "")))
 
 
 def check_languages(languages: str, tessdata: str) -> None:
@@ -81,16 +181,24 @@ def check_languages(languages: str, tessdata: str) -> None:
     if missing:
         raise ConfigError(
             f"no language data for {', '.join(missing)} in {tessdata} "
-            "(Debian: apt-get install " + " ".join(f"tesseract-ocr-{m}" for m in missing) + ")"
+            "(Debian: apt-get install " + " ".join(f"tesseract-ocr-{m.replace('_', '-')}" for m in missing) + ")"
         )
 
 
-@lru_cache(maxsize=4)
-def get_engine(languages: str, tessdata: str, engine: str = "pipeline.ocr:Engine") -> Engine:
+def get_engine(
+    languages: str, tessdata: str, engine: str = "pipeline.ocr:Engine", vertical: str = "jpn_vert",
+    orientation: bool = True,
+) -> Engine:
     """The process's warm engine for these languages (created on first use).
 
-    ``engine`` names the class as ``module:Class`` (the seam where tests inject faults).
+    ``engine`` names the class as ``module:Class`` (the seam where tests inject faults);
+    ``vertical``: the vertical reader's language ("" for none); ``orientation``: load OSD.
     """
+    return _warm_engine(languages, tessdata, engine, vertical, orientation)
+
+
+@lru_cache(maxsize=4)
+def _warm_engine(languages: str, tessdata: str, engine: str, vertical: str, orientation: bool) -> Engine:
     import importlib
 
     module, _, name = engine.partition(":")
@@ -98,7 +206,7 @@ def get_engine(languages: str, tessdata: str, engine: str = "pipeline.ocr:Engine
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load the engine {engine!r}: {exc}") from None
-    return cls(languages, tessdata)
+    return cls(languages, tessdata, vertical, orientation)
 
 
 @lru_cache(maxsize=8)

@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     engine: str = Field(
         "pipeline.ocr:Engine", description="The engine class (module:Class); a seam for other engines and fault tests."
     )
+    vertical_language: str = Field(
+        "jpn_vert", description="Reader of blocks set vertically (Debian tesseract-ocr-jpn-vert); empty: off."
+    )
+    detect_orientation: bool = Field(True, description="Turn weak pages upright with Tesseract's OSD (osd).")
+    deskew_min_deg: float = Field(
+        1.0, ge=0, le=10, description="Pages skewed by this much or more are straightened first (0: never)."
+    )
+    deskew_max_deg: float = Field(12.0, gt=0, le=30, description="The widest skew looked for.")
+    weak_confidence: float = Field(
+        60.0, ge=0, le=100, description="A first reading under this mean confidence tries orientation passes."
+    )
+    rotate_min_confidence: float = Field(
+        2.0, ge=0, le=100, description="OSD confidence needed to try a page turned (the better reading is kept)."
+    )
     page_timeout_s: float = Field(120.0, gt=0, le=3600, description="Engine time-out per page.")
     max_object_bytes: int = Field(200 * 1024**2, gt=0, description="Larger objects are refused unread.")
     max_pixels: int = Field(

@@ -1,6 +1,7 @@
 """The one OCR stage, called by both runtimes (stream actors and batch ``map_batches``).
 
-fetch -> sniff -> decode or rasterise -> recognise -> clean -> assemble a :class:`Document`.
+fetch -> sniff -> decode or rasterise (with the page's resolution) -> page geometry and
+recognition (:mod:`pipeline.reading`) -> clean -> assemble a :class:`Document`.
 A stage object is set up once per process (warm engine, one S3 client) and then called per job,
 or per page when a runtime spreads a long document over several workers.
 """
@@ -16,6 +17,7 @@ from pipeline.errmap import from_third_party
 from pipeline.errors import OcrClusterError
 from pipeline.models import Document, Job, PageResult, document_id
 from pipeline.ocr import Engine, get_engine, language_data_version
+from pipeline.reading import GeometryOptions, read_page
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject, fetch_object
 from pipeline.textclean import clean_text
@@ -37,8 +39,15 @@ class OcrStage:
     def engine(self) -> Engine:
         """This process's warm engine."""
         if self._engine is None:
-            self._engine = get_engine(self.settings.languages, self.settings.tessdata, self.settings.engine)
+            s = self.settings
+            self._engine = get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation)
         return self._engine
+
+    @property
+    def geometry(self) -> GeometryOptions:
+        """When a page's skew, orientation and writing direction passes run."""
+        s = self.settings
+        return GeometryOptions(s.deskew_min_deg, s.deskew_max_deg, s.weak_confidence, s.rotate_min_confidence)
 
     @property
     def s3(self) -> Any:
@@ -90,20 +99,28 @@ class OcrStage:
             )
         image = page_input.image
         assert image is not None
-        recognised = self.engine.recognise(image, self.settings.page_timeout_s)
+        reading = read_page(self.engine, image, page_input.dpi or self.settings.dpi, self.settings.page_timeout_s,
+                            self.geometry)
         started = time.perf_counter()
-        text = clean_text(recognised.text)
+        text = clean_text(reading.text)
+        geometry = {k: round(v, 4) for k, v in reading.seconds.items() if k != "ocr_s"}
         result = PageResult(
             page=page_input.page,
             text=text,
-            confidence=recognised.confidence,
+            confidence=reading.confidence,
             source="ocr" if text else "empty",
             decode_s=decode_s,
-            ocr_s=recognised.seconds,
+            ocr_s=reading.seconds.get("ocr_s", 0.0),
             clean_s=time.perf_counter() - started,
             width=image.width,
             height=image.height,
-            warning=page_input.warning,
+            warning="; ".join(filter(None, (page_input.warning, reading.warning))),
+            dpi=page_input.dpi or self.settings.dpi,
+            dpi_source=page_input.dpi_source or "setting",
+            rotation=reading.rotation,
+            skew=reading.skew,
+            direction=reading.direction,
+            geometry_timings=geometry,
         )
         image.close()
         return result
@@ -161,6 +178,7 @@ def assemble_document(
             "decode_s": round(sum(p.decode_s for p in pages), 4),
             "ocr_s": round(sum(p.ocr_s for p in pages), 4),
             "clean_s": round(sum(p.clean_s for p in pages), 4),
+            "geometry_s": round(sum(p.geometry_s for p in pages), 4),
             "process_s": round(seconds, 4),
         },
         processed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -335,7 +335,8 @@ class StreamService:
                              "sent_at": entry.message.sent_at, "received_at": entry.received_at,
                              "indexed_at": indexed_at, **doc.timings,
                              "page_timings": [{"page": p.page, "decode_s": p.decode_s, "ocr_s": p.ocr_s,
-                                               "clean_s": p.clean_s, "source": p.source} for p in doc.pages]})
+                                               "clean_s": p.clean_s, "geometry_s": p.geometry_s,
+                                               "source": p.source} for p in doc.pages]})
 
     def _settle_resolved(self) -> None:
         resolved = [self.inflight.pop(m) for m, e in list(self.inflight.items()) if e.resolved]

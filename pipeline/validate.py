@@ -11,19 +11,21 @@ Check = tuple[str, Callable[[], str]]
 
 
 def engine_checks(s: Settings) -> list[Check]:
-    """Checks that need no network: engine, language data, one recognised page."""
+    """Checks that need no network: engine, language data (the reading languages, the vertical
+    reader, OSD), one recognised page."""
 
     def languages() -> str:
-        from pipeline.ocr import check_languages, language_data_version
+        from pipeline.ocr import check_languages, language_data_version, required_languages
 
-        check_languages(s.languages, s.tessdata)
-        return language_data_version(s.languages, s.tessdata)
+        needed = required_languages(s.languages, s.vertical_language, s.detect_orientation)
+        check_languages(needed, s.tessdata)
+        return language_data_version(needed, s.tessdata)
 
     def engine() -> str:
         from pipeline.ocr import get_engine
         from pipeline.samples import render_page
 
-        eng = get_engine(s.languages, s.tessdata)
+        eng = get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation)
         text = eng.recognise(render_page(["OCR 検証 123"]), s.page_timeout_s).text
         if "123" not in text:
             raise RuntimeError(f"the engine read {text!r} from a test page")

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing on a fresh Debian machine (run as root): Tesseract with jpn+eng,
+# Installs what is missing on a fresh Debian machine (run as root): Tesseract with jpn+eng
+# (and jpn_vert for vertical Japanese, osd for orientation),
 # a CJK font for the sample pages, the offline infra checkers, and the Python package in .venv
 # (checkov in .venv-checkov: it and python-hcl2 both ship a top-level `hcl2`).
 # Idempotent: a second run installs nothing. Usage: scripts/setup.sh [--dev]
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-eng fonts-noto-cjk python3-venv)
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk python3-venv)
 DEV_APT_PACKAGES=(shellcheck packer systemd)
 want=("${APT_PACKAGES[@]}")
 [ "${1:-}" = "--dev" ] && want+=("${DEV_APT_PACKAGES[@]}")

@@ -26,6 +26,8 @@ def page_rows(doc: Document) -> list[dict[str, Any]]:
             "doc_id": doc.doc_id, "key": doc.key, "content_type": doc.content_type, "page": p.page,
             "source": p.source, "confidence": p.confidence, "chars": len(p.text), "width": p.width,
             "height": p.height, "decode_s": p.decode_s, "ocr_s": p.ocr_s, "clean_s": p.clean_s,
+            "dpi": p.dpi, "dpi_source": p.dpi_source, "rotation": p.rotation, "skew": p.skew,
+            "direction": p.direction, "geometry_s": p.geometry_s,
             "fetch_s": doc.timings.get("fetch_s", 0.0) / max(1, doc.page_count),
         }
         for p in doc.pages

@@ -17,18 +17,18 @@ CRASH_WIDTH = 1237  # pages of this width crash the worker process the first tim
 class SlowEngine(Engine):
     """The real engine, 1.5 s slower per page (so kills and time-outs land mid-page)."""
 
-    def recognise(self, image: Image.Image, timeout_s: float) -> Recognised:
+    def recognise(self, image: Image.Image, timeout_s: float, *args, **kwargs) -> Recognised:
         """Sleep, then recognise."""
         time.sleep(1.5)
-        return super().recognise(image, timeout_s)
+        return super().recognise(image, timeout_s, *args, **kwargs)
 
 
 class CrashOnceEngine(Engine):
     """Kills its own process on the first page of width ``CRASH_WIDTH`` (an actor crash)."""
 
-    def recognise(self, image: Image.Image, timeout_s: float) -> Recognised:
+    def recognise(self, image: Image.Image, timeout_s: float, *args, **kwargs) -> Recognised:
         """Crash once on the marked page, otherwise recognise."""
         if image.width == CRASH_WIDTH and not CRASH_FLAG.exists():
             CRASH_FLAG.touch()
             os._exit(3)
-        return super().recognise(image, timeout_s)
+        return super().recognise(image, timeout_s, *args, **kwargs)

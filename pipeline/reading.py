@@ -1,0 +1,187 @@
+"""A page on its way to the engine: straightened, read, and read again only when it must be.
+
+Scanners and fax servers feed pages skewed, sideways and upside down, and Japanese documents are
+often set vertically (columns right to left). Each page goes through:
+
+1. **Skew** (every page, ~1% of a reading): :func:`pipeline.geometry.estimate_skew`; a page
+   skewed by ``deskew_min_deg`` or more is straightened before anything reads it.
+2. **The reading**: the page's languages, full layout analysis, at the page's resolution. An
+   upright horizontal page ends here (its cost: step 1 and one look at the blocks).
+3. **Writing direction**, from the layout analysis of step 2, which marks blocks whose text runs
+   top to bottom: each such block is read again by the vertical reader (``jpn_vert``, psm 5),
+   and the reading with the higher confidence is kept, block by block. A page whose every
+   block ends vertical is ``vertical``; some, ``mixed``.
+4. **Orientation**, only when the reading is still weak (mean confidence under
+   ``weak_confidence``: upright pages read at 79-93, pages upside down or sideways at ~30):
+   Tesseract's OSD names the turn; when it is confident enough the page is turned, steps 2-3
+   run again, and the better reading is kept.
+5. **Last resort** for a page still weak whose script is Japanese or Chinese: the whole page read
+   by the vertical reader (vertical text the layout analysis did not mark), kept if better.
+
+Every extra pass is charged to its own timing, and passes that would run past the page's time-out
+are skipped (the best reading so far is kept, with a warning). The choices are in the record.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from pipeline.errors import EngineTimeout
+from pipeline.geometry import estimate_skew, straighten, turn
+from pipeline.ocr import Block, Engine, Recognised
+
+VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
+BLOCK_MARGIN = 12  # pixels around a vertical block when it is cut out to be read again
+
+
+@dataclass(frozen=True)
+class GeometryOptions:
+    """When the extra passes run (from :class:`pipeline.settings.Settings`)."""
+
+    deskew_min_deg: float = 1.0
+    deskew_max_deg: float = 12.0
+    weak_confidence: float = 60.0
+    rotate_min_confidence: float = 2.0
+
+
+@dataclass
+class PageReading:
+    """What reading one page found, and what it took."""
+
+    text: str
+    confidence: float
+    rotation: int = 0
+    skew: float = 0.0
+    direction: str = "horizontal"  # "horizontal" | "vertical" | "mixed"
+    script: str = ""  # OSD's script, when OSD ran
+    seconds: dict[str, float] = field(default_factory=dict)
+    warning: str = ""
+
+    @property
+    def engine_s(self) -> float:
+        """Every second this page spent in the engine and its detectors."""
+        return sum(self.seconds.values())
+
+
+class _Deadline:
+    """The page's time-out shared by its passes."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._end = time.perf_counter() + timeout_s
+
+    def left(self) -> float:
+        return self._end - time.perf_counter()
+
+
+def read_page(engine: Engine, image: Image.Image, dpi: int, timeout_s: float, options: GeometryOptions) -> PageReading:
+    """Read one page upright, straight and in its writing direction. Raises :class:`EngineTimeout`
+    when even the first reading does not finish within ``timeout_s``."""
+    deadline = _Deadline(timeout_s)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    skew = estimate_skew(image, dpi, options.deskew_max_deg) if options.deskew_min_deg > 0 else 0.0
+    if abs(skew) >= options.deskew_min_deg:
+        image = straighten(image, skew)
+    else:
+        skew = 0.0
+    seconds["skew_s"] = time.perf_counter() - started
+    first = engine.recognise(image, timeout_s, dpi, layout=engine.reads_vertical)
+    seconds["ocr_s"] = first.seconds
+    best = PageReading(first.text, first.confidence, skew=skew, seconds=seconds)
+    weak_blocks = [b for b in first.vertical_blocks if b.confidence < options.weak_confidence]
+    if best.confidence >= options.weak_confidence and not weak_blocks:
+        return best
+    try:
+        weak = best.confidence < options.weak_confidence
+        turned = _try_turning(engine, image, dpi, deadline, options, best) if weak else None
+        if turned is not None:
+            best = turned
+        elif weak_blocks:
+            best = _with_vertical_blocks(engine, image, dpi, deadline, options, first, best)
+        if best.confidence < options.weak_confidence:
+            best = _try_whole_vertical(engine, image, dpi, deadline, best)
+    except EngineTimeout:
+        best.warning = f"page kept as first read: its {timeout_s:g} s time-out ran out in the geometry passes"
+    return best
+
+
+def _with_vertical_blocks(
+    engine: Engine, image: Image.Image, dpi: int, deadline: _Deadline, options: GeometryOptions,
+    recognised: Recognised, reading: PageReading,
+) -> PageReading:
+    """Step 3: each weak vertical block read again by the vertical reader; the better kept."""
+    chosen: list[tuple[Block, bool]] = []
+    for block in recognised.blocks:
+        if not block.vertical or block.confidence >= options.weak_confidence:
+            chosen.append((block, False))
+            continue
+        again = engine.read_vertical(_cut(image, block.box), _left(deadline), dpi)
+        _charge(reading.seconds, "vertical_s", again.seconds)
+        if again.confidence > block.confidence and again.text.strip():
+            chosen.append((Block(block.box, True, again.confidence, again.text), True))
+        else:
+            chosen.append((block, False))
+    vertical = sum(1 for _, v in chosen if v)
+    if not vertical:
+        return reading
+    weights = [max(1, len(b.text.strip())) for b, _ in chosen]
+    reading.text = "\n".join(b.text.strip("\n") for b, _ in chosen)
+    reading.confidence = sum(b.confidence * w for (b, _), w in zip(chosen, weights, strict=True)) / sum(weights)
+    reading.direction = "vertical" if vertical == len(chosen) else "mixed"
+    return reading
+
+
+def _try_turning(
+    engine: Engine, image: Image.Image, dpi: int, deadline: _Deadline, options: GeometryOptions, best: PageReading
+) -> PageReading | None:
+    """Step 4: OSD on a weak page; the page turned and read again (steps 2-3) when OSD is
+    confident; the turned reading when it is the better one, else ``None``."""
+    started = time.perf_counter()
+    degrees, confidence, best.script = engine.detect_orientation(image, dpi)
+    _charge(best.seconds, "osd_s", time.perf_counter() - started)
+    if degrees == 0 or confidence < options.rotate_min_confidence:
+        return None
+    page = turn(image, degrees)
+    recognised = engine.recognise(page, _left(deadline), dpi, layout=engine.reads_vertical)
+    _charge(best.seconds, "turn_s", recognised.seconds)
+    again = PageReading(recognised.text, recognised.confidence, degrees, best.skew, script=best.script,
+                        seconds=best.seconds)
+    if recognised.vertical_blocks:
+        again = _with_vertical_blocks(engine, page, dpi, deadline, options, recognised, again)
+    return again if again.confidence > best.confidence else None
+
+
+def _try_whole_vertical(
+    engine: Engine, image: Image.Image, dpi: int, deadline: _Deadline, best: PageReading
+) -> PageReading:
+    """Step 5: a weak page in a script set vertically, read whole by the vertical reader."""
+    if not engine.reads_vertical or best.script not in VERTICAL_SCRIPTS or best.direction != "horizontal":
+        return best
+    page = turn(image, best.rotation)
+    again = engine.read_vertical(page, _left(deadline), dpi)
+    _charge(best.seconds, "vertical_s", again.seconds)
+    if again.confidence <= best.confidence or not again.text.strip():
+        return best
+    return PageReading(again.text, again.confidence, best.rotation, best.skew, "vertical", best.script, best.seconds)
+
+
+def _cut(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    left, top, right, bottom = box
+    return image.crop((max(0, left - BLOCK_MARGIN), max(0, top - BLOCK_MARGIN),
+                       min(image.width, right + BLOCK_MARGIN), min(image.height, bottom + BLOCK_MARGIN)))
+
+
+def _left(deadline: _Deadline) -> float:
+    """Seconds the next pass may take (the first reading always gets the whole time-out)."""
+    left = deadline.left()
+    if left <= 0.05:
+        raise EngineTimeout("the page's time-out ran out")
+    return left
+
+
+def _charge(seconds: dict[str, float], name: str, value: float) -> None:
+    seconds[name] = seconds.get(name, 0.0) + value

@@ -1,0 +1,105 @@
+"""A page's resolution, which the engine must be told (``SetImageBytes`` carries none).
+
+Without it Tesseract assumes 70 DPI, and its layout analysis drops whole runs of lines on
+ordinary 300-DPI pages (measured on A4 Mincho pages: CER 63% without, 0.0% with). The
+resolution comes, in this order, from:
+
+- ``pdf-render`` / ``pdf-scan``: a PDF page's render DPI, or an embedded scan's own;
+- ``metadata``: an image's DPI (PNG pHYs, JPEG JFIF/EXIF, TIFF) when it is credible;
+- ``paper-size``: the page's size, when its shape is a paper size (an image 2480 px wide in
+  A4's shape is a 300-DPI A4 page, not a 70-DPI poster);
+- ``assumed``: :data:`ASSUMED_DPI`, the resolution of most office scans.
+
+A DPI is not credible outside 70-2400, nor when it makes the page larger than an A0 sheet, nor
+when a low value (72 and 96 are what cameras and screens write) makes it larger than
+:data:`LOW_DPI_MAX_INCHES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+ASSUMED_DPI = 300
+MIN_CREDIBLE_DPI = 70
+MAX_CREDIBLE_DPI = 2400
+MAX_PAGE_INCHES = 50.0  # A0 is 46.8 in on its long side
+LOW_DPI = 150
+LOW_DPI_MAX_INCHES = 24.0
+PAPER_SHAPE_TOLERANCE = 0.03  # scanners crop a little
+ANISOTROPY_TOLERANCE = 0.05
+PAPER_INCHES = {
+    "A3": (11.69, 16.54), "B4": (10.12, 14.33), "A4": (8.27, 11.69), "B5": (7.17, 10.12),
+    "A5": (5.83, 8.27), "B6": (5.04, 7.17), "Letter": (8.5, 11.0), "Legal": (8.5, 14.0),
+}
+SCAN_DPIS = (150, 200, 240, 300, 400, 600)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The DPI a page is read at and where it came from."""
+
+    dpi: int
+    source: str  # "pdf-render" | "pdf-scan" | "metadata" | "paper-size" | "assumed"
+
+
+def credible(dpi: float, width: int, height: int) -> bool:
+    """Whether ``dpi`` describes a real page of ``width`` x ``height`` pixels."""
+    if not MIN_CREDIBLE_DPI <= dpi <= MAX_CREDIBLE_DPI:
+        return False
+    longest = max(width, height) / dpi
+    return longest <= (LOW_DPI_MAX_INCHES if dpi < LOW_DPI else MAX_PAGE_INCHES)
+
+
+def from_paper_size(width: int, height: int) -> int | None:
+    """The DPI of a page whose shape is a paper size (the reading closest to a usual scan DPI)."""
+    short, long_ = sorted((width, height))
+    best: tuple[float, int] | None = None
+    for paper_short, paper_long in PAPER_INCHES.values():
+        if abs((long_ / short) / (paper_long / paper_short) - 1) > PAPER_SHAPE_TOLERANCE:
+            continue
+        dpi = short / paper_short
+        distance = min(abs(dpi / usual - 1) for usual in SCAN_DPIS)
+        if best is None or distance < best[0]:
+            best = (distance, round(dpi))
+    return best[1] if best and credible(best[1], width, height) else None
+
+
+def image_resolution(image: Image.Image) -> Resolution:
+    """The resolution of a decoded image page (its metadata, else its size, else assumed)."""
+    x_dpi, y_dpi = metadata_dpi(image)
+    if x_dpi and credible(max(x_dpi, y_dpi), image.width, image.height):
+        return Resolution(round(max(x_dpi, y_dpi)), "metadata")
+    paper = from_paper_size(image.width, image.height)
+    if paper:
+        return Resolution(paper, "paper-size")
+    return Resolution(ASSUMED_DPI, "assumed")
+
+
+def metadata_dpi(image: Image.Image) -> tuple[float, float]:
+    """(x, y) DPI as the file states it, or (0, 0)."""
+    dpi = image.info.get("dpi")
+    try:
+        x_dpi, y_dpi = (float(v) for v in dpi)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return 0.0, 0.0
+    return (x_dpi, y_dpi) if x_dpi > 0 and y_dpi > 0 else (0.0, 0.0)
+
+
+def square_pixels(image: Image.Image) -> tuple[Image.Image, str]:
+    """The image with square pixels, and a warning saying so when it had to be stretched.
+
+    A standard-mode fax is 204 x 98 DPI: its glyphs are half as tall as the engine expects.
+    Such a page is stretched along its coarser axis to the finer DPI.
+    """
+    x_dpi, y_dpi = metadata_dpi(image)
+    if not x_dpi or abs(x_dpi / y_dpi - 1) <= ANISOTROPY_TOLERANCE:
+        return image, ""
+    if not credible(max(x_dpi, y_dpi), image.width, image.height) or min(x_dpi, y_dpi) < MIN_CREDIBLE_DPI / 2:
+        return image, ""
+    fine = max(x_dpi, y_dpi)
+    size = (round(image.width * fine / x_dpi), round(image.height * fine / y_dpi))
+    stretched = image.resize(size, Image.Resampling.BILINEAR)
+    stretched.info["dpi"] = (fine, fine)
+    return stretched, f"pixels made square ({x_dpi:g} x {y_dpi:g} dpi stretched to {fine:g})"
