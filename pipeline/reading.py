@@ -8,9 +8,9 @@ often set vertically (columns right to left). Each page goes through:
 2. **The reading**: the page's languages, full layout analysis, at the page's resolution. An
    upright horizontal page ends here (its cost: step 1 and one look at the blocks).
 3. **Writing direction**, from the layout analysis of step 2, which marks blocks whose text runs
-   top to bottom: each such block is read again by the vertical reader (``jpn_vert``, psm 5),
-   and the reading with the higher confidence is kept, block by block. A page whose every
-   block ends vertical is ``vertical``; some, ``mixed``.
+   top to bottom: when such a block reads weakly, the page less its well-read blocks is read by
+   the vertical reader (``jpn_vert``, psm 5) and kept when it reads better. A page read wholly
+   so is ``vertical``; with well-read horizontal blocks beside it (a header, a table), ``mixed``.
 4. **Orientation**, only when the reading is still weak (mean confidence under
    ``weak_confidence``: upright pages read at 79-93, pages upside down or sideways at ~30):
    Tesseract's OSD names the turn; when it is confident enough the page is turned, steps 2-3
@@ -27,14 +27,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pipeline.errors import EngineTimeout
 from pipeline.geometry import estimate_skew, straighten, turn
-from pipeline.ocr import Block, Engine, Recognised
+from pipeline.ocr import Engine, Recognised
 
 VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
-BLOCK_MARGIN = 12  # pixels around a vertical block when it is cut out to be read again
+BLOCK_MARGIN = 6  # pixels around a well-read block when it is painted out
 
 
 @dataclass(frozen=True)
@@ -113,25 +113,30 @@ def _with_vertical_blocks(
     engine: Engine, image: Image.Image, dpi: int, deadline: _Deadline, options: GeometryOptions,
     recognised: Recognised, reading: PageReading,
 ) -> PageReading:
-    """Step 3: each weak vertical block read again by the vertical reader; the better kept."""
-    chosen: list[tuple[Block, bool]] = []
-    for block in recognised.blocks:
-        if not block.vertical or block.confidence >= options.weak_confidence:
-            chosen.append((block, False))
-            continue
-        again = engine.read_vertical(_cut(image, block.box), _left(deadline), dpi)
-        _charge(reading.seconds, "vertical_s", again.seconds)
-        if again.confidence > block.confidence and again.text.strip():
-            chosen.append((Block(block.box, True, again.confidence, again.text), True))
-        else:
-            chosen.append((block, False))
-    vertical = sum(1 for _, v in chosen if v)
-    if not vertical:
+    """Step 3, on a page with weak vertical blocks: the page without its well-read blocks (painted
+    out) read as one vertical block, kept when it reads better than the weak blocks did.
+
+    The vertical body is read whole, not block by block: the layout analysis of a horizontal
+    reading splits a vertical body into blocks that cut columns in half, and leaves columns out.
+    """
+    kept = [b for b in recognised.blocks if b.confidence >= options.weak_confidence]
+    weak = [b for b in recognised.blocks if b.confidence < options.weak_confidence]
+    rest = image.copy() if kept else image
+    draw = ImageDraw.Draw(rest)
+    for block in kept:
+        draw.rectangle(_grown(block.box, image), fill=255 if rest.mode == "L" else "white")
+    again = engine.read_vertical(rest, _left(deadline), dpi)
+    _charge(reading.seconds, "vertical_s", again.seconds)
+    weak_chars = [max(1, len(b.text.strip())) for b in weak]
+    weak_confidence = sum(b.confidence * n for b, n in zip(weak, weak_chars, strict=True)) / max(1, sum(weak_chars))
+    if again.confidence <= weak_confidence or not again.text.strip():
         return reading
-    weights = [max(1, len(b.text.strip())) for b, _ in chosen]
-    reading.text = "\n".join(b.text.strip("\n") for b, _ in chosen)
-    reading.confidence = sum(b.confidence * w for (b, _), w in zip(chosen, weights, strict=True)) / sum(weights)
-    reading.direction = "vertical" if vertical == len(chosen) else "mixed"
+    kept_chars = sum(len(b.text.strip()) for b in kept)
+    vertical_chars = max(1, len(again.text.strip()))
+    reading.text = "\n".join([b.text.strip("\n") for b in kept] + [again.text.strip("\n")])
+    reading.confidence = (sum(b.confidence * len(b.text.strip()) for b in kept) + again.confidence * vertical_chars) \
+        / (kept_chars + vertical_chars)
+    reading.direction = "mixed" if kept else "vertical"
     return reading
 
 
@@ -169,10 +174,11 @@ def _try_whole_vertical(
     return PageReading(again.text, again.confidence, best.rotation, best.skew, "vertical", best.script, best.seconds)
 
 
-def _cut(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+def _grown(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, int, int, int]:
+    """``box`` with ``BLOCK_MARGIN`` around it, within the image."""
     left, top, right, bottom = box
-    return image.crop((max(0, left - BLOCK_MARGIN), max(0, top - BLOCK_MARGIN),
-                       min(image.width, right + BLOCK_MARGIN), min(image.height, bottom + BLOCK_MARGIN)))
+    return (max(0, left - BLOCK_MARGIN), max(0, top - BLOCK_MARGIN),
+            min(image.width - 1, right + BLOCK_MARGIN), min(image.height - 1, bottom + BLOCK_MARGIN))
 
 
 def _left(deadline: _Deadline) -> float:

@@ -1,0 +1,177 @@
+"""Pages as office scanners and fax servers make them, with known text and distinctive words.
+
+A Mincho face (Noto Serif CJK JP), A4, lines of mixed Japanese words, Latin words and figures;
+then the page as it reaches the bucket: at 300 or 200 DPI with or without DPI metadata, turned
+90/180/270 degrees, skewed 3-10 degrees, set vertically (columns right to left), or mixed (a
+horizontal header over a vertical body). Each page carries words of its own (a reference
+number, a company, a person) so a search for them finds exactly it: that is findability.
+Used by ``benchmarks.geometry`` and by the tests of the page-geometry path.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+MINCHO = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+A4_PX = {300: (2480, 3508), 200: (1654, 2339)}
+FONT_PT = 8.5  # body text of contracts and notices
+COMPANIES = ("桜井製作所", "青葉電機", "北斗物産", "富士見建設", "東邦精機", "大和運輸", "山田商事", "丸の内興産",
+             "朝日化成", "若葉食品", "白鳥海運", "紅葉不動産")
+PEOPLE = ("佐藤花子", "鈴木一郎", "高橋美咲", "田中健", "伊藤さくら", "渡辺浩二", "小林直樹", "中村由美")
+TERMS = ("秘密保持", "損害賠償", "契約期間", "支払条件", "再委託", "知的財産", "解除", "協議事項", "納品検査", "保証期間")
+PARTICLES = ("は", "の", "を", "に", "と", "が", "により", "について")
+KINDS = (
+    "upright-300", "upright-300-nodpi", "upright-200", "upright-200-nodpi",
+    "rotated-90", "rotated-180", "rotated-270", "skewed-3", "skewed-6", "skewed-10",
+    "vertical", "mixed",
+)
+
+
+@dataclass
+class ScannedPage:
+    """One generated page: its key, bytes, kind, the text on it and its distinctive words."""
+
+    key: str
+    data: bytes
+    kind: str
+    text: str
+    words: tuple[str, ...]
+
+    @property
+    def upright(self) -> bool:
+        """Horizontal text, neither turned nor skewed."""
+        return self.kind.startswith("upright")
+
+
+@lru_cache(maxsize=8)
+def mincho(size: int) -> ImageFont.FreeTypeFont:
+    """Noto Serif CJK JP (Debian's fonts-noto-cjk) at ``size`` pixels."""
+    return ImageFont.truetype(MINCHO, size, index=0)
+
+
+def scanned_pages(kinds: tuple[str, ...] = KINDS, seed: int = 11, lines: int = 24, prefix: str = "scans/") -> list:
+    """One page of each kind (``lines`` lines of body text), with its own words."""
+    rng = random.Random(seed)
+    return [make_page(kind, 40000 + rng.randrange(59999), rng, lines, prefix) for kind in kinds]
+
+
+def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: str) -> ScannedPage:
+    """The page of ``kind`` whose reference number is ``number``."""
+    company, person = rng.choice(COMPANIES), rng.choice(PEOPLE)
+    dpi = 200 if "-200" in kind else 300
+    if kind == "vertical":
+        columns = vertical_columns(rng, company, person, max(6, lines // 2))
+        image = vertical_page(columns, dpi)
+        return ScannedPage(f"{prefix}vertical-{number}.png", png(image, dpi), kind, "".join(columns),
+                           (company, person))
+    if kind == "mixed":
+        header = [f"通知書 Notice No. {number}", f"{company} 御中", "2024年5月1日"]
+        columns = vertical_columns(rng, company, person, max(5, lines // 3), height=2 / 3)
+        image = vertical_page(columns, dpi, top_fraction=0.25)
+        draw_lines(image, header, dpi)
+        return ScannedPage(f"{prefix}mixed-{number}.png", png(image, dpi), kind, "\n".join(header) + "".join(columns),
+                           (str(number), company, person))
+    body = horizontal_lines(rng, number, company, person, lines)
+    image = Image.new("L", A4_PX[dpi], 255)
+    draw_lines(image, body, dpi)
+    words = (str(number), company, person)
+    text = "\n".join(body)
+    if kind.startswith("rotated-"):
+        degrees = int(kind.split("-")[1])
+        turned = image.rotate(degrees, expand=True)  # counter-clockwise, as a page fed the wrong way
+        data = pdf_scan(turned, dpi) if degrees == 180 else tiff(turned, dpi) if degrees == 270 else png(turned, dpi)
+        return ScannedPage(f"{prefix}{kind}-{number}.{_ext(degrees)}", data, kind, text, words)
+    if kind.startswith("skewed-"):
+        angle = int(kind.split("-")[1]) * rng.choice((1, -1))
+        skewed = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+        return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words)
+    with_dpi = not kind.endswith("-nodpi")
+    data = jpeg(image, dpi) if kind == "upright-200" else png(image, dpi if with_dpi else None)
+    return ScannedPage(f"{prefix}{kind}-{number}.{'jpg' if kind == 'upright-200' else 'png'}", data, kind, text, words)
+
+
+def horizontal_lines(rng: random.Random, number: int, company: str, person: str, count: int) -> list[str]:
+    """Contract-like lines: clause, Japanese terms, a Latin phrase and figures on each."""
+    out = [f"業務委託契約書 Contract No. {number}", f"委託者 {company} 代表 {person}"]
+    for n in range(1, count - 1):
+        term, other = rng.sample(TERMS, 2)
+        out.append(f"第{n}条 {term}{rng.choice(PARTICLES)}{other} Article {n} fee ¥{rng.randint(1, 99)},"
+                   f"{rng.randint(100, 999)} 期日 {rng.randint(1, 12)}月{rng.randint(1, 28)}日")
+    return out[:count]
+
+
+def vertical_columns(rng: random.Random, company: str, person: str, count: int, height: float = 1.0) -> list[str]:
+    """Columns of a vertical notice, the company and the person each named in one of them."""
+    chars = int(34 * height)
+    columns = []
+    for n in range(count):
+        column = f"{company}{rng.choice(PARTICLES)}" if n == 1 else f"{person}{rng.choice(PARTICLES)}" if n == 3 else ""
+        while len(column) < chars:
+            column += rng.choice(TERMS) + rng.choice(PARTICLES)
+        columns.append(column[:chars])
+    return columns
+
+
+def font_px(dpi: int, points: float = FONT_PT) -> int:
+    """Font size in pixels for ``points`` at ``dpi``."""
+    return round(points * dpi / 72)
+
+
+def draw_lines(image: Image.Image, lines: list[str], dpi: int) -> None:
+    """Horizontal lines from the top-left margin, 1.5 lines apart."""
+    size = font_px(dpi)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((round(dpi * 0.6), round(dpi * 0.6) + round(i * size * 1.5)), line, font=mincho(size), fill=0)
+
+
+def vertical_page(columns: list[str], dpi: int, top_fraction: float = 0.0) -> Image.Image:
+    """An A4 page with the columns set top to bottom, right to left."""
+    page = Image.new("L", A4_PX[dpi], 255)
+    size = font_px(dpi, 11)
+    draw = ImageDraw.Draw(page)
+    x = page.width - round(dpi * 0.6) - size
+    top = round(dpi * 0.6 + page.height * top_fraction)
+    for column in columns:
+        for j, char in enumerate(column):
+            draw.text((x, top + round(j * size * 1.1)), char, font=mincho(size), fill=0)
+        x -= round(size * 1.8)
+    return page
+
+
+def png(image: Image.Image, dpi: int | None) -> bytes:
+    """PNG bytes, with a pHYs chunk when ``dpi`` is given."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", **({"dpi": (dpi, dpi)} if dpi else {}))
+    return buf.getvalue()
+
+
+def jpeg(image: Image.Image, dpi: int) -> bytes:
+    """JPEG bytes (quality 85) with the DPI in its JFIF header."""
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=85, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def tiff(image: Image.Image, dpi: int) -> bytes:
+    """A 1-bit CCITT G4 TIFF, as fax servers write."""
+    buf = io.BytesIO()
+    image.point(lambda v: 255 if v > 160 else 0).convert("1").save(buf, format="TIFF", compression="group4",
+                                                                   dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def pdf_scan(image: Image.Image, dpi: int) -> bytes:
+    """An image-only PDF at ``dpi``, as scanners write."""
+    buf = io.BytesIO()
+    image.save(buf, format="PDF", resolution=float(dpi))
+    return buf.getvalue()
+
+
+def _ext(degrees: int) -> str:
+    return {90: "png", 180: "pdf", 270: "tif"}[degrees]

@@ -1,0 +1,92 @@
+"""Page geometry without the engine: the resolution a page is given, and its skew."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from benchmarks import scanned
+from pipeline.documents import OpenedDocument
+from pipeline.geometry import estimate_skew, straighten, turn
+from pipeline.resolution import from_paper_size, image_resolution, square_pixels
+
+
+def opened_page(data: bytes):
+    with OpenedDocument(data, 120_000_000, 100, 300) as doc:
+        return doc.page(1)
+
+
+def test_a_credible_dpi_in_the_file_is_used() -> None:
+    page = Image.new("L", (1654, 2339), 255)
+    got = opened_page(scanned.png(page, 200))
+    assert (got.dpi, got.dpi_source) == (200, "metadata")
+
+
+@pytest.mark.parametrize(("size", "dpi"), [((2480, 3508), 300), ((1654, 2339), 200), ((2550, 3300), 300),
+                                           ((3508, 2480), 300), ((1748, 2480), 300), ((4960, 7016), 600)])
+def test_a_page_without_dpi_is_measured_by_its_paper_size(size, dpi) -> None:
+    got = opened_page(scanned.png(Image.new("L", size, 255), None))
+    assert (got.dpi, got.dpi_source) == (dpi, "paper-size")
+
+
+def test_a_camera_dpi_on_a_full_page_is_not_believed() -> None:
+    got = opened_page(scanned.png(Image.new("L", (2480, 3508), 255), 72))
+    assert (got.dpi, got.dpi_source) == (300, "paper-size")
+
+
+def test_a_screen_dpi_on_a_small_image_is_believed() -> None:
+    assert image_resolution(_with_dpi(Image.new("L", (1200, 800), 255), 96)).dpi == 96
+
+
+def test_an_odd_shape_without_dpi_is_assumed_300() -> None:
+    got = image_resolution(Image.new("L", (600, 120), 255))
+    assert (got.dpi, got.source) == (300, "assumed")
+    assert from_paper_size(600, 120) is None
+
+
+def test_a_standard_mode_fax_gets_square_pixels() -> None:
+    fax = _with_dpi(Image.new("1", (1728, 1143), 1), (204, 98))
+    square, warning = square_pixels(fax)
+    assert square.size == (1728, round(1143 * 204 / 98)) and "204 x 98" in warning
+    assert image_resolution(square).dpi == 204
+
+
+def test_pdf_pages_carry_their_render_or_scan_dpi() -> None:
+    rendered = opened_page(scanned.pdf_scan(Image.new("L", (1240, 1754), 255), 150))
+    assert (rendered.dpi, rendered.dpi_source) == (300, "pdf-render")  # a 150-DPI scan is rendered at OCR_DPI
+    native = opened_page(scanned.pdf_scan(Image.new("L", (2480, 3508), 255), 300))
+    assert (native.dpi, native.dpi_source) == (300, "pdf-scan")
+
+
+@pytest.mark.parametrize("kind", ["upright-300", "vertical"])
+@pytest.mark.parametrize("angle", [-10.0, -6.0, -2.5, 1.5, 3.7, 7.7, 12.0])
+def test_the_skew_is_found_within_a_fifth_of_a_degree(kind: str, angle: float) -> None:
+    page = _decoded(scanned.scanned_pages((kind,), lines=12)[0].data)
+    skewed = page.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    assert abs(estimate_skew(skewed, 300) - angle) <= 0.2
+
+
+def test_a_square_page_and_a_blank_page_have_no_skew() -> None:
+    page = _decoded(scanned.scanned_pages(("upright-300",), lines=12)[0].data)
+    assert abs(estimate_skew(page, 300)) < 0.5
+    assert estimate_skew(Image.new("L", (2480, 3508), 255), 300) == 0.0
+
+
+def test_straighten_and_turn_undo_what_the_scanner_did() -> None:
+    page = _decoded(scanned.scanned_pages(("upright-300",), lines=12)[0].data)
+    assert abs(estimate_skew(straighten(page.rotate(5, expand=True, fillcolor=255), 5.0), 300)) < 0.3
+    turned = page.rotate(90, expand=True)
+    assert turn(turned, 270).tobytes() == page.tobytes()
+
+
+def _decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image.convert("L")
+
+
+def _with_dpi(image: Image.Image, dpi) -> Image.Image:
+    image.info["dpi"] = dpi if isinstance(dpi, tuple) else (dpi, dpi)
+    return image
