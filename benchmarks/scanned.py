@@ -3,8 +3,8 @@
 A Mincho face (Noto Serif CJK JP), A4, lines of mixed Japanese words, Latin words and figures;
 then the page as it reaches the bucket: at 300 or 200 DPI with or without DPI metadata, turned
 90/180/270 degrees, skewed 3-10 degrees, set vertically (columns right to left), or mixed (a
-horizontal header over a vertical body). Each page carries words of its own (a reference
-number, a company, a person) so a search for them finds exactly it: that is findability.
+horizontal header over a vertical body). Each page carries three words of its own (a
+reference number or a place, a company, a person) so a search for them finds exactly it: that is findability.
 Used by ``benchmarks.geometry`` and by the tests of the page-geometry path.
 """
 
@@ -23,7 +23,9 @@ FONT_PT = 8.5  # body text of contracts and notices
 COMPANIES = ("桜井製作所", "青葉電機", "北斗物産", "富士見建設", "東邦精機", "大和運輸", "山田商事", "丸の内興産",
              "朝日化成", "若葉食品", "白鳥海運", "紅葉不動産")
 PEOPLE = ("佐藤花子", "鈴木一郎", "高橋美咲", "田中健", "伊藤さくら", "渡辺浩二", "小林直樹", "中村由美")
-TERMS = ("秘密保持", "損害賠償", "契約期間", "支払条件", "再委託", "知的財産", "解除", "協議事項", "納品検査", "保証期間")
+TERMS = ("秘密保持", "損害賠償", "契約期間", "支払条件", "再委託", "知的財産", "解除", "協議事項", "納品検査",
+         "保証期間")
+PLACES = ("千代田区丸の内", "大阪市北区梅田", "名古屋市中村区", "福岡市博多区", "札幌市中央区", "仙台市青葉区")
 PARTICLES = ("は", "の", "を", "に", "と", "が", "により", "について")
 KINDS = (
     "upright-300", "upright-300-nodpi", "upright-200", "upright-200-nodpi",
@@ -62,16 +64,16 @@ def scanned_pages(kinds: tuple[str, ...] = KINDS, seed: int = 11, lines: int = 2
 
 def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: str) -> ScannedPage:
     """The page of ``kind`` whose reference number is ``number``."""
-    company, person = rng.choice(COMPANIES), rng.choice(PEOPLE)
+    company, person, place = rng.choice(COMPANIES), rng.choice(PEOPLE), rng.choice(PLACES)
     dpi = 200 if "-200" in kind else 300
     if kind == "vertical":
-        columns = vertical_columns(rng, company, person, max(6, lines // 2))
+        columns = vertical_columns(rng, (company, person, place), max(6, lines // 2))
         image = vertical_page(columns, dpi)
         return ScannedPage(f"{prefix}vertical-{number}.png", png(image, dpi), kind, "".join(columns),
-                           (company, person))
+                           (company, person, place))
     if kind == "mixed":
         header = [f"通知書 Notice No. {number}", f"{company} 御中", "2024年5月1日"]
-        columns = vertical_columns(rng, company, person, max(5, lines // 3), height=2 / 3)
+        columns = vertical_columns(rng, (company, person), max(5, lines // 3), height=2 / 3)
         image = vertical_page(columns, dpi, top_fraction=0.25)
         draw_lines(image, header, dpi)
         return ScannedPage(f"{prefix}mixed-{number}.png", png(image, dpi), kind, "\n".join(header) + "".join(columns),
@@ -105,12 +107,12 @@ def horizontal_lines(rng: random.Random, number: int, company: str, person: str,
     return out[:count]
 
 
-def vertical_columns(rng: random.Random, company: str, person: str, count: int, height: float = 1.0) -> list[str]:
-    """Columns of a vertical notice, the company and the person each named in one of them."""
+def vertical_columns(rng: random.Random, names: tuple[str, ...], count: int, height: float = 1.0) -> list[str]:
+    """Columns of a vertical notice, each of ``names`` opening one of them (the 2nd, 4th, ...)."""
     chars = int(34 * height)
     columns = []
     for n in range(count):
-        column = f"{company}{rng.choice(PARTICLES)}" if n == 1 else f"{person}{rng.choice(PARTICLES)}" if n == 3 else ""
+        column = f"{names[n // 2]}{rng.choice(PARTICLES)}" if n % 2 and n // 2 < len(names) else ""
         while len(column) < chars:
             column += rng.choice(TERMS) + rng.choice(PARTICLES)
         columns.append(column[:chars])

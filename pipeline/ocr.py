@@ -26,7 +26,8 @@ from pipeline.errors import ConfigError, EngineTimeout
 
 @dataclass(frozen=True)
 class Block:
-    """One block of the engine's layout: where it is, whether its text runs top to bottom."""
+    """One block of the engine's layout: where it is, whether its text runs top to bottom (or
+    its lines lie on their side: Tesseract marks vertical columns either way)."""
 
     box: tuple[int, int, int, int]
     vertical: bool
@@ -126,6 +127,13 @@ def _read(api, image: Image.Image, timeout_s: float, dpi: int, layout: bool) -> 
     return Recognised(text, confidence, time.perf_counter() - started, blocks)
 
 
+def _sideways(orientation: tuple) -> bool:
+    """A block whose text runs top to bottom, or whose lines the layout analysis found on their
+    side (it marks vertical columns either way)."""
+    page_orientation, writing_direction = orientation[0], orientation[1]
+    return writing_direction == _TOP_TO_BOTTOM or page_orientation in _ON_ITS_SIDE
+
+
 def layout_blocks(api) -> tuple[Block, ...]:
     """The text blocks of the last recognition in reading order, when any of them is vertical;
     ``()`` for a page set horizontally throughout (the usual page pays for no block's text)."""
@@ -134,7 +142,7 @@ def layout_blocks(api) -> tuple[Block, ...]:
     iterator = api.GetIterator()
     if iterator is None:
         return ()
-    if not any(b.Orientation()[1] == _TOP_TO_BOTTOM for b in iterate_level(iterator, RIL.BLOCK)):
+    if not any(_sideways(b.Orientation()) for b in iterate_level(iterator, RIL.BLOCK)):
         return ()
     iterator = api.GetIterator()
     blocks = []
@@ -143,7 +151,7 @@ def layout_blocks(api) -> tuple[Block, ...]:
         text = block.GetUTF8Text(RIL.BLOCK) or ""
         if box is None or not text.strip():
             continue
-        vertical = block.Orientation()[1] == _TOP_TO_BOTTOM
+        vertical = _sideways(block.Orientation())
         blocks.append(Block(tuple(box), vertical, float(block.Confidence(RIL.BLOCK)), text))
     return tuple(blocks)
 
@@ -155,6 +163,7 @@ _BYTES_PER_PIXEL = {"L": 1, "RGB": 3, "RGBA": 4}
 # At 0.1 the line is read and 38 other pages (the benchmark's and Mincho ones) read identically.
 NOISE_SIZE_LIMIT = "0.1"
 _TOP_TO_BOTTOM = 2  # tesserocr.WritingDirection.TOP_TO_BOTTOM
+_ON_ITS_SIDE = (1, 3)  # tesserocr.Orientation.PAGE_RIGHT, PAGE_LEFT
 
 
 def set_pixels(api, image: Image.Image, dpi: int) -> None:

@@ -11,10 +11,11 @@ often set vertically (columns right to left). Each page goes through:
    top to bottom: when such a block reads weakly, the page less its well-read blocks is read by
    the vertical reader (``jpn_vert``, psm 5) and kept when it reads better. A page read wholly
    so is ``vertical``; with well-read horizontal blocks beside it (a header, a table), ``mixed``.
-4. **Orientation**, only when the reading is still weak (mean confidence under
-   ``weak_confidence``: upright pages read at 79-93, pages upside down or sideways at ~30):
-   Tesseract's OSD names the turn; when it is confident enough the page is turned, steps 2-3
-   run again, and the better reading is kept.
+4. **Orientation**, only when the reading is weak (mean confidence under ``weak_confidence``:
+   upright pages read at 79-93, pages upside down or sideways at ~30) or has vertical blocks
+   (Tesseract reads a page turned 270 degrees as vertical lines, and loses some): Tesseract's
+   OSD names the turn; when it is confident enough the page is turned, steps 2-3 run on it, and
+   the better reading is kept. Otherwise step 3 runs on the page as it is.
 5. **Last resort** for a page still weak whose script is Japanese or Chinese: the whole page read
    by the vertical reader (vertical text the layout analysis did not mark), kept if better.
 
@@ -34,6 +35,7 @@ from pipeline.geometry import estimate_skew, straighten, turn
 from pipeline.ocr import Engine, Recognised
 
 VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
+TURNED_MARGIN = 2.0  # a page OSD turned is read upright as usual: kept unless it reads clearly worse
 BLOCK_MARGIN = 6  # pixels around a well-read block when it is painted out
 
 
@@ -93,11 +95,11 @@ def read_page(engine: Engine, image: Image.Image, dpi: int, timeout_s: float, op
     seconds["ocr_s"] = first.seconds
     best = PageReading(first.text, first.confidence, skew=skew, seconds=seconds)
     weak_blocks = [b for b in first.vertical_blocks if b.confidence < options.weak_confidence]
-    if best.confidence >= options.weak_confidence and not weak_blocks:
+    sideways = bool(first.vertical_blocks)  # vertical text, or horizontal text on its side
+    if best.confidence >= options.weak_confidence and not sideways:
         return best
     try:
-        weak = best.confidence < options.weak_confidence
-        turned = _try_turning(engine, image, dpi, deadline, options, best) if weak else None
+        turned = _try_turning(engine, image, dpi, deadline, options, best)
         if turned is not None:
             best = turned
         elif weak_blocks:
@@ -157,7 +159,7 @@ def _try_turning(
                         seconds=best.seconds)
     if recognised.vertical_blocks:
         again = _with_vertical_blocks(engine, page, dpi, deadline, options, recognised, again)
-    return again if again.confidence > best.confidence else None
+    return again if again.confidence >= best.confidence - TURNED_MARGIN else None
 
 
 def _try_whole_vertical(
