@@ -1,0 +1,183 @@
+"""Pages as scanners make them, read three ways in one process, one core, page by page in turn:
+
+- ``previous``: the engine path before page geometry (raw pixels, no resolution, one reading);
+- ``resolution``: the same reading told the page's resolution (geometry off);
+- ``geometry``: the stage as it runs now (resolution, skew, orientation, writing direction).
+
+Per kind of page: CER against the known text, distinctive words read (each page's reference
+number or place, company and person, found in its text with white space removed), and seconds a
+page. The cost of geometry on upright pages is the ratio of their pages/s. Quoted in the README
+and ``docs/benchmarks.md``, never asserted::
+
+    python -m benchmarks.geometry --per-kind 3 [--lines 24] [--corpus-pages 24] [--out out/geometry.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from benchmarks.corpus import generate
+from benchmarks.scanned import KINDS, scanned_pages
+from pipeline.documents import OpenedDocument, PageInput
+from pipeline.quality import character_error_rate
+from pipeline.settings import Settings
+from pipeline.stage import OcrStage
+
+PATHS = ("previous", "resolution", "geometry")
+
+
+@dataclass
+class Probe:
+    """One page to read: its kind, the page as decoded, its known text and words."""
+
+    kind: str
+    page: PageInput
+    text: str
+    words: tuple[str, ...]
+
+
+def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Probe]:
+    """``per_kind`` scanned pages of every kind, then the harness corpus's own pages."""
+    out = []
+    for n in range(per_kind):
+        for page in scanned_pages(seed=seed + n, lines=lines):
+            out.append(Probe(page.kind, _decoded(page.data)[0], page.text, page.words))
+    for doc in generate(corpus_pages, degraded=True) if corpus_pages else []:
+        for number, decoded in enumerate(_decoded(doc.data), 1):
+            out.append(Probe(f"harness-{doc.kind}", decoded, doc.pages[number - 1], (doc.query.ja, *doc.query.en)))
+    return out
+
+
+def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, float]:
+    """(text, seconds) of one page read the way ``path`` says."""
+    image = probe.page.image
+    assert image is not None
+    started = time.perf_counter()
+    if path == "previous":
+        grey = image if image.mode in ("L", "RGB") else image.convert("L")
+        depth = 1 if grey.mode == "L" else 3
+        previous_api.SetImageBytes(grey.tobytes(), grey.width, grey.height, depth, depth * grey.width)
+        previous_api.Recognize()
+        text = previous_api.GetUTF8Text()
+        previous_api.Clear()
+    elif path == "resolution":
+        text = stage.engine.recognise(image, stage.settings.page_timeout_s, probe.page.dpi).text
+    else:
+        copy = PageInput(probe.page.page, image=image.copy(), dpi=probe.page.dpi, dpi_source=probe.page.dpi_source)
+        text = stage.recognise(copy).text
+    return text, time.perf_counter() - started
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Read every probe three ways; the summary by kind and the upright cost."""
+    import tesserocr
+
+    settings = Settings()
+    stage = OcrStage(settings)
+    stage.setup()
+    previous_api = tesserocr.PyTessBaseAPI(path=settings.tessdata, lang=settings.languages)
+    pages = probes(args.per_kind, args.lines, args.corpus_pages, args.seed)
+    rows = []
+    for n, probe in enumerate(pages):
+        order = PATHS[n % 3:] + PATHS[: n % 3]  # each path goes first as often as the others
+        for path in order:
+            text, seconds = read(path, stage, previous_api, probe)
+            squashed = "".join(text.split())
+            rows.append({"kind": probe.kind, "path": path, "seconds": seconds,
+                         "cer": character_error_rate(probe.text, text),
+                         "words": len(probe.words), "found": sum(w in squashed for w in probe.words)})
+        print(f"{n + 1}/{len(pages)} {probe.kind}", flush=True)
+    return summarise(rows, args)
+
+
+def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
+    """Per (kind, path): pages, CER, words found, seconds a page; and pages/s on upright pages."""
+    by: dict[str, dict[str, dict]] = {}
+    for row in rows:
+        cell = by.setdefault(row["kind"], {}).setdefault(row["path"], {"pages": 0, "cer": 0.0, "found": 0,
+                                                                        "words": 0, "seconds": 0.0})
+        cell["pages"] += 1
+        for name in ("cer", "found", "words", "seconds"):
+            cell[name] += row[name]
+    for cells in by.values():
+        for cell in cells.values():
+            cell["cer"] = round(cell["cer"] / cell["pages"], 4)
+            cell["seconds"] = round(cell["seconds"] / cell["pages"], 3)
+    upright = {path: [r["seconds"] for r in rows if r["path"] == path and _upright(r["kind"])] for path in PATHS}
+    rate = {path: round(len(s) / sum(s), 4) for path, s in upright.items() if s}
+    groups = {name: _words(rows, name) for name in ("rotated", "skewed", "vertical", "mixed")}
+    return {
+        "command": f"python -m benchmarks.geometry --per-kind {args.per_kind} --lines {args.lines} "
+                   f"--corpus-pages {args.corpus_pages} --seed {args.seed}",
+        "by_kind": by, "upright_pages_per_s": rate,
+        "upright_cost_vs_previous": round(1 - rate["geometry"] / rate["previous"], 4) if rate else None,
+        "upright_cost_vs_resolution": round(1 - rate["geometry"] / rate["resolution"], 4) if rate else None,
+        "words_found": groups,
+    }
+
+
+def table(summary: dict) -> str:
+    """A Markdown table: one row per kind, CER / words found / s a page for each path."""
+    head = "| kind | " + " | ".join(f"{p} CER | {p} words | {p} s" for p in PATHS) + " |"
+    lines = [head, "|" + "---|" * (1 + 3 * len(PATHS))]
+    for kind, cells in summary["by_kind"].items():
+        parts = []
+        for path in PATHS:
+            c = cells[path]
+            parts += [f"{100 * c['cer']:.1f}%", f"{c['found']}/{c['words']}", f"{c['seconds']:.2f}"]
+        lines.append(f"| {kind} | " + " | ".join(parts) + " |")
+    rate = summary["upright_pages_per_s"]
+    lines.append("")
+    lines.append(f"upright pages/s: previous {rate.get('previous')}, resolution {rate.get('resolution')}, "
+                 f"geometry {rate.get('geometry')} (cost {100 * summary['upright_cost_vs_previous']:.1f}% against "
+                 f"previous, {100 * summary['upright_cost_vs_resolution']:.1f}% against resolution alone)")
+    found = ", ".join(f"{k} {v['found']}/{v['words']}" for k, v in summary["words_found"].items())
+    lines.append(f"distinctive words read (geometry): {found}")
+    return "\n".join(lines)
+
+
+def _words(rows: list[dict], group: str) -> dict[str, int]:
+    chosen = [r for r in rows if r["path"] == "geometry" and r["kind"].startswith(group)]
+    return {"found": sum(r["found"] for r in chosen), "words": sum(r["words"] for r in chosen)}
+
+
+def _upright(kind: str) -> bool:
+    return kind.startswith("upright") or kind.startswith("harness-")
+
+
+def _decoded(data: bytes) -> list[PageInput]:
+    """Every page of a document, decoded as the stage would, kept in memory."""
+    pages = []
+    with OpenedDocument(data, 120_000_000, 100, 300) as opened:
+        for number in range(1, opened.page_count + 1):
+            page = opened.page(number)
+            assert isinstance(page.image, Image.Image)
+            page.image = page.image.convert("L") if page.image.mode not in ("L", "RGB") else page.image.copy()
+            pages.append(page)
+    return pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.geometry``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.geometry", description=__doc__)
+    parser.add_argument("--per-kind", type=int, default=3, help=f"pages of each kind ({len(KINDS)} kinds)")
+    parser.add_argument("--lines", type=int, default=24, help="lines of body text on a scanned page")
+    parser.add_argument("--corpus-pages", type=int, default=24, help="pages of the harness corpus too (0: none)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, default=Path("out/geometry.json"))
+    args = parser.parse_args(argv)
+    summary = run(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
