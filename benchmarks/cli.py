@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paced-fraction", type=float, default=0.5, help="paced arrival rate as a share of the limit")
     p.add_argument("--out", type=Path, default=Path("out/bench"), help="where summary.json, pages.parquet, PNGs go")
     p.add_argument("--seed", type=int, default=7, help="seed of the generated documents")
+    p.add_argument("--scanned", action="store_true",
+                   help="add one page of each scanned kind (turned, skewed, vertical, mixed, no DPI): quality by "
+                        "kind; the ratios then include their extra passes")
 
 
 def config_from(args: argparse.Namespace):
@@ -37,7 +40,7 @@ def config_from(args: argparse.Namespace):
         pages=args.pages or (QUICK_PAGES if quick else 40), cores=cores, quick=quick, degraded=not args.clean_only,
         baseline_pages=_default(args.baseline_pages, 1 if quick else 3),
         paced_docs=_default(args.paced_docs, 2 if quick else 8), paced_fraction=args.paced_fraction,
-        out=args.out, seed=args.seed, command=_command_line(),
+        out=args.out, seed=args.seed, command=_command_line(), scanned=args.scanned,
     )
 
 

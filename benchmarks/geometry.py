@@ -50,7 +50,9 @@ def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Prob
             out.append(Probe(page.kind, _decoded(page.data)[0], page.text, page.words))
     for doc in generate(corpus_pages, degraded=True) if corpus_pages else []:
         for number, decoded in enumerate(_decoded(doc.data), 1):
-            out.append(Probe(f"harness-{doc.kind}", decoded, doc.pages[number - 1], (doc.query.ja, *doc.query.en)))
+            text = doc.pages[number - 1]
+            on_page = tuple(w for w in (doc.query.ja, *doc.query.en) if w in "".join(text.split()))
+            out.append(Probe(f"harness-{doc.kind}", decoded, text, on_page))
     return out
 
 

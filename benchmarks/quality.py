@@ -91,6 +91,9 @@ def summarise_quality(docs: list[BenchDoc], cer: dict[tuple[str, int], float], h
         "documents_found": sum(hits.values()),
         "documents": len(hits),
         "not_found": sorted(k for k, v in hits.items() if not v),
+        "by_kind": {kind: {"cer": mean(values), "documents": sum(1 for d in docs if d.kind == kind and d.key in hits),
+                           "found": sum(1 for d in docs if d.kind == kind and hits.get(d.key))}
+                    for kind, values in sorted(by_kind.items())},
     }
 
 

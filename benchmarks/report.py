@@ -210,8 +210,11 @@ def table(summary: dict[str, Any]) -> str:
 
 
 def _quality_line(label: str, q: dict[str, Any]) -> str:
-    return (f"{label}: CER clean {_pct(q['cer_clean'])}, degraded {_pct(q['cer_degraded'])};"
+    line = (f"{label}: CER clean {_pct(q['cer_clean'])}, degraded {_pct(q['cer_degraded'])};"
             f" findability {_pct(q['findability'])} ({q['documents_found']}/{q['documents']} in top 10)")
+    kinds = q.get("by_kind") or {}
+    return line + "".join(f"\n  {kind}: CER {_pct(k['cer'])}, found {k['found']}/{k['documents']}"
+                          for kind, k in kinds.items())
 
 
 def _line(cores: int, mode: str, m: dict[str, Any], vs_limit: float | None, vs_base: float | None) -> str:

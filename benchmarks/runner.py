@@ -28,6 +28,7 @@ class BenchConfig:
     out: Path = Path("out/bench")
     seed: int = 7
     command: str = ""
+    scanned: bool = False
 
 
 def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
@@ -40,6 +41,10 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
     setup_logging("WARNING")
     cfg.out.mkdir(parents=True, exist_ok=True)
     docs = generate(cfg.pages, quick=cfg.quick, degraded=cfg.degraded, seed=cfg.seed)
+    if cfg.scanned:
+        from benchmarks.scanned import bench_docs
+
+        docs += bench_docs(cfg.seed, lines=8 if cfg.quick else 24)
     engine_settings = Settings()
     machine = report.machine_info()
     started, started_at = time.perf_counter(), datetime.now(timezone.utc).isoformat(timespec="seconds")

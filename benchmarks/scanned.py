@@ -62,6 +62,20 @@ def scanned_pages(kinds: tuple[str, ...] = KINDS, seed: int = 11, lines: int = 2
     return [make_page(kind, 40000 + rng.randrange(59999), rng, lines, prefix) for kind in kinds]
 
 
+def bench_docs(seed: int, lines: int = 24) -> list:
+    """One page of each kind as the harness's documents (keys under ``bench/scans/``): searched by
+    its company (and person) in ``text.ja`` and its number, when it has one, in ``text``."""
+    from benchmarks.corpus import BenchDoc, Query
+
+    docs = []
+    for page in scanned_pages(seed=seed, lines=lines, prefix="bench/scans/"):
+        numbers = tuple(w for w in page.words if w.isdigit())
+        japanese = " ".join(w for w in page.words if not w.isdigit())
+        docs.append(BenchDoc(page.key, page.data, f"scanned-{page.kind}", [page.text], Query(japanese, numbers),
+                             clean=page.upright))
+    return docs
+
+
 def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: str) -> ScannedPage:
     """The page of ``kind`` whose reference number is ``number``."""
     company, person, place = rng.choice(COMPANIES), rng.choice(PEOPLE), rng.choice(PLACES)

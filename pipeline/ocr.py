@@ -65,6 +65,8 @@ class Engine:
         psm = tesserocr.PSM
         self._vertical = tesserocr.PyTessBaseAPI(path=tessdata, lang=vertical, psm=psm.SINGLE_BLOCK_VERT_TEXT) \
             if vertical else None
+        if self._vertical is not None:
+            self._vertical.SetVariable("textord_noise_sizelimit", NOISE_SIZE_LIMIT)
         self._osd = tesserocr.PyTessBaseAPI(path=tessdata, lang="osd", psm=psm.OSD_ONLY) if orientation else None
 
     @property

@@ -37,6 +37,7 @@ from pipeline.ocr import Engine, Recognised
 VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
 TURNED_MARGIN = 2.0  # a page OSD turned is read upright as usual: kept unless it reads clearly worse
 BLOCK_MARGIN = 6  # pixels around a well-read block when it is painted out
+NEAR_COLUMN = 24  # a block this close to a vertical block belongs to the vertical body
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,16 @@ def _with_vertical_blocks(
     out) read as one vertical block, kept when it reads better than the weak blocks did.
 
     The vertical body is read whole, not block by block: the layout analysis of a horizontal
-    reading splits a vertical body into blocks that cut columns in half, and leaves columns out.
+    reading splits a vertical body into blocks that cut columns in half, and leaves columns out;
+    and what it reads well inside or beside a vertical block is glyphs of its columns read
+    across them (94 for two characters of neighbouring columns), so only well-read blocks clear
+    of every vertical block are kept as horizontal text.
     """
-    kept = [b for b in recognised.blocks if b.confidence >= options.weak_confidence]
-    weak = [b for b in recognised.blocks if b.confidence < options.weak_confidence]
+    columns = [_grown(b.box, image, NEAR_COLUMN) for b in recognised.vertical_blocks]
+    kept = [b for b in recognised.blocks
+            if b.confidence >= options.weak_confidence and not any(_overlap(b.box, c) for c in columns)]
+    weak = [b for b in recognised.blocks if b not in kept]
+    kept.sort(key=lambda b: (b.box[1], b.box[0]))  # a header's lines top to bottom
     rest = image.copy() if kept else image
     draw = ImageDraw.Draw(rest)
     for block in kept:
@@ -176,11 +183,16 @@ def _try_whole_vertical(
     return PageReading(again.text, again.confidence, best.rotation, best.skew, "vertical", best.script, best.seconds)
 
 
-def _grown(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, int, int, int]:
-    """``box`` with ``BLOCK_MARGIN`` around it, within the image."""
+def _grown(box: tuple[int, int, int, int], image: Image.Image, margin: int = 0) -> tuple[int, int, int, int]:
+    """``box`` with ``margin`` (default ``BLOCK_MARGIN``) around it, within the image."""
     left, top, right, bottom = box
-    return (max(0, left - BLOCK_MARGIN), max(0, top - BLOCK_MARGIN),
-            min(image.width - 1, right + BLOCK_MARGIN), min(image.height - 1, bottom + BLOCK_MARGIN))
+    margin = margin or BLOCK_MARGIN
+    return (max(0, left - margin), max(0, top - margin),
+            min(image.width - 1, right + margin), min(image.height - 1, bottom + margin))
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _left(deadline: _Deadline) -> float:
