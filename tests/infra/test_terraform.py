@@ -20,7 +20,7 @@ pytestmark = pytest.mark.infra
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
-MODULES = ["queue", "workers", "ray_head", "iam", "observability", "operator"]
+MODULES = ["queue", "workers", "ray_head", "iam", "observability", "operator", "node_config"]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
@@ -76,6 +76,23 @@ def test_example_and_tfvars() -> None:
     assert set(tfvars) <= declared
     modules = {name for block in load("examples/complete/main.tf")["module"] for name in block}
     assert modules == set(MODULES)
+
+
+def test_node_settings_are_written_once() -> None:
+    """The SSM parameters and the node_env output come from one map; the namespace from one variable."""
+    outputs = {k: v for b in load("examples/complete/outputs.tf")["output"] for k, v in b.items()}
+    assert outputs["node_env"]["value"] == "${module.node_config.env_lines}"
+    example = {k: v for b in load("examples/complete/main.tf")["module"] for k, v in b.items()}
+    assert example["node_config"]["parameters"] == "${local.node_config}"
+    for module in ("iam", "observability", "workers"):
+        assert example[module]["metrics_namespace"] == "${var.metrics_namespace}", module
+    node_config = load("examples/complete/main.tf")["locals"][0]["node_config"]
+    assert node_config["OCR_CLOUDWATCH_NAMESPACE"] == "${var.metrics_namespace}"
+    assert "OCR_TESSDATA" not in node_config, "the image's path comes from ami/scripts/versions.env"
+    config = resource("node_config", "aws_ssm_parameter", "config")
+    assert config["for_each"] == "${local.parameters}" and config["type"] == "String"
+    token = resource("node_config", "aws_ssm_parameter", "ray_auth_token")
+    assert token["type"] == "SecureString" and "value" in str(one(token["lifecycle"])["ignore_changes"])
 
 
 def test_queue_redrive_encryption_retention_visibility() -> None:
