@@ -114,6 +114,8 @@ module "operator" {
   launch_template_arn    = module.workers.launch_template_arn
   asg_name               = module.workers.asg_name
   worker_role_arn        = module.iam.worker_role_arn
+  source_bucket          = var.source_bucket
+  source_prefix          = var.source_prefix
   smoke_bucket           = var.source_bucket
   smoke_prefix           = local.smoke_prefix
   opensearch_domain_arn  = var.opensearch_domain_arn
