@@ -306,7 +306,7 @@ def test_stream_service_calls_under_the_head_role(fleet: Fleet) -> None:
     assert queue.depth()["visible"] == 1
     assert fetch_object(s3, Job(BUCKET, f"{PREFIX}a.png"), 10_000_000).data.startswith(b"\x89PNG")
     service = SimpleNamespace(records=[], queue=queue, pool=SimpleNamespace(size=2),
-                              metrics=SimpleNamespace(pages=0), started_at=time.monotonic())
+                              metrics=SimpleNamespace(pages=0), started_at=time.monotonic(), counts={})
     BacklogPublisher(fleet.client("head", "cloudwatch"), fleet.client("head", "autoscaling"), NAMESPACE, ASG,
                      every_s=0).publish_if_due(service)
 
