@@ -266,6 +266,7 @@ def as_role(fleet: Fleet, role: str, monkeypatch: pytest.MonkeyPatch, **settings
     """The process's credentials are the role's (commands build their own clients)."""
     key, secret = fleet.keys[role]
     with monkeypatch.context() as patch:
+        patch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the first credentials it resolved
         patch.setenv("AWS_ACCESS_KEY_ID", key)
         patch.setenv("AWS_SECRET_ACCESS_KEY", secret)
         for name, value in settings.items():
