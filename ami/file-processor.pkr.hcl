@@ -1,4 +1,5 @@
-# The node image: Amazon Linux 2023 + Tesseract (jpn, eng) + ocr-cluster + the systemd units.
+# The node image: Amazon Linux 2023 + ocr-cluster (its tesserocr wheel bundles the engine) + the
+# pinned language data (jpn, eng, osd, jpn_vert) + the systemd units.
 # Build with ami/build.sh (it stages the payload and passes git_commit). The template only
 # orders the standalone scripts in ami/scripts/, each runnable by hand on a builder.
 
@@ -36,7 +37,7 @@ variable "git_commit" {
 variable "instance_type" {
   type        = string
   default     = "c7i.xlarge"
-  description = "Builder instance type (Tesseract compiles faster on more cores)."
+  description = "Builder instance type (nothing is compiled: the engine comes in the tesserocr wheel)."
 }
 
 variable "builder_instance_profile" {
@@ -78,7 +79,7 @@ source "amazon-ebs" "worker" {
   subnet_id               = var.subnet_id
   iam_instance_profile    = var.builder_instance_profile
   ami_name                = local.ami_name
-  ami_description         = "ocr-cluster node (Ray + Tesseract jpn+eng), commit ${var.git_commit}"
+  ami_description         = "ocr-cluster node (Ray + tesserocr; jpn, eng, osd, jpn_vert), commit ${var.git_commit}"
   imds_support            = "v2.0"
   encrypt_boot            = true
   ssh_username            = "ec2-user"

@@ -3,6 +3,9 @@
 ``BacklogPerInstance`` = visible messages / in-service instances. ``PageWeightedBacklogSeconds``
 = visible messages x measured pages per message x measured seconds per page / instances, which
 is the time the fleet needs to clear the queue: a latency target can be tracked directly.
+``PagesPerSecond`` is the service's rate since it started, and ``DocumentsFailed`` the messages
+it dead-lettered since the last publish (the error-rate alarm sums it over 5 minutes).
+:data:`PUBLISHED` names them all: every alarm and widget of terraform/ watches one of them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline import ledger
 from pipeline.settings import Settings
+
+PUBLISHED = ("BacklogPerInstance", "PageWeightedBacklogSeconds", "PagesPerSecond", "DocumentsFailed")
 
 
 @dataclass
@@ -54,6 +60,7 @@ class BacklogPublisher:
         self.asg = asg
         self.every_s = every_s
         self._last = 0.0
+        self._failed = 0  # dead-lettered messages already published
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BacklogPublisher:
@@ -86,7 +93,12 @@ class BacklogPublisher:
             cores_per_instance=max(1, service.pool.size // max(1, self.in_service())),
         )
         data = metric_data(reading, self.asg or "local")
-        pages_per_s = {"MetricName": "PagesPerSecond", "Dimensions": data[0]["Dimensions"],
-                       "Value": service.metrics.pages / max(1.0, time.monotonic() - service.started_at),
-                       "Unit": "Count/Second"}
-        self.cloudwatch.put_metric_data(Namespace=self.namespace, MetricData=[*data, pages_per_s])
+        dims = data[0]["Dimensions"]
+        failed = int(service.counts.get(ledger.DEAD_LETTERED, 0))
+        data += [
+            {"MetricName": "PagesPerSecond", "Dimensions": dims, "Unit": "Count/Second",
+             "Value": service.metrics.pages / max(1.0, time.monotonic() - service.started_at)},
+            {"MetricName": "DocumentsFailed", "Dimensions": dims, "Unit": "Count", "Value": failed - self._failed},
+        ]
+        self.cloudwatch.put_metric_data(Namespace=self.namespace, MetricData=data)
+        self._failed = failed

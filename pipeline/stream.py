@@ -99,6 +99,7 @@ class StreamService:
         self.finished = threading.Event()
         self.records: list[dict[str, Any]] = []
         self.counts = {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0}
+        self.publish_failures = 0
 
     # --- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -156,7 +157,15 @@ class StreamService:
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
         if self.publisher is not None:
+            self._publish()
+
+    def _publish(self) -> None:
+        """The scaling metrics are an aid, never a reason to stop: a failed publish is logged and counted."""
+        try:
             self.publisher.publish_if_due(self)
+        except Exception as exc:  # botocore raises many types: AccessDenied, throttling, time-outs
+            self.publish_failures += 1
+            log.warning("metrics publish failed", extra={"error": str(exc), "failures": self.publish_failures})
 
     def _free_capacity(self) -> int:
         """Messages the receiver may take now: workers x prefetch, less those still needing OCR.

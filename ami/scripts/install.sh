@@ -4,72 +4,65 @@
 # BUILD_DIR holds what Packer uploaded: dist/*.whl (the package), requirements.lock (the pinned
 # Python dependencies, hashes included), cluster/ (units, bootstrap, agent config), docs/, and
 # ami/scripts/ (this directory). Writes the version manifest to /opt/file-processor/MANIFEST.json.
+# One step by hand: install.sh --step language_data (with DESTDIR=DIR: under DIR).
 set -o errexit -o nounset -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD_DIR="${BUILD_DIR:-$(cd "$HERE/../.." && pwd)}"
 # shellcheck source=ami/scripts/versions.env
 source "${BUILD_DIR}/ami/scripts/versions.env"
+# DESTDIR: install under another root (tests, and by hand: `install.sh --step language_data`).
+readonly DESTDIR="${DESTDIR:-}"
 readonly PREFIX=/opt/file-processor
-readonly SRC=/usr/local/src/file-processor
-export PKG_CONFIG_PATH=/usr/local/lib/pkgconfig
+readonly SYSTEMCTL="${SYSTEMCTL:-systemctl}"
+readonly STEPS=(os_packages language_data service_user python_package cluster_files cloudwatch_agent manifest)
 STEP=0
 
-step() { STEP=$((STEP + 1)); echo "[${STEP}/9] $*"; }
+step() { STEP=$((STEP + 1)); echo "[${STEP}/${#STEPS[@]}] $*"; }
 
 # fetch URL SHA256 DEST: download and verify; an empty pin stops the build with the digest to pin.
 fetch() {
   local url="$1" sha="$2" dest="$3" got
-  curl -fsSL --retry 3 -o "$dest" "$url"
-  got="$(sha256sum "$dest" | cut -d' ' -f1)"
+  curl -fsSL --retry 3 -o "$dest.part" "$url"
+  got="$(sha256sum "$dest.part" | cut -d' ' -f1)"
   if [[ -z "$sha" ]]; then
+    rm -f "$dest.part"
     echo "install: no sha256 pinned for ${url}; it is ${got}: pin it in versions.env" >&2
     exit 1
   fi
-  [[ "$got" == "$sha" ]] || { echo "install: sha256 mismatch for ${url}: ${got} != ${sha}" >&2; exit 1; }
+  if [[ "$got" != "$sha" ]]; then
+    rm -f "$dest.part"
+    echo "install: sha256 mismatch for ${url}: ${got} != ${sha}" >&2
+    exit 1
+  fi
+  mv -f "$dest.part" "$dest"
+}
+
+# The pinned digest of LANG's traineddata (TESSDATA_JPN_VERT_SHA256 for jpn_vert).
+language_sha256() {
+  local name="TESSDATA_${1^^}_SHA256"
+  echo "${!name:-}"
 }
 
 os_packages() {
-  step "OS updates and system packages"
+  step "OS updates and system packages (no engine build: the tesserocr wheel bundles Tesseract)"
   dnf -y upgrade --refresh
-  dnf -y install "${PYTHON}" "${PYTHON}-pip" "${PYTHON}-devel" gcc gcc-c++ make automake autoconf \
-    libtool pkgconf-pkg-config libpng-devel libjpeg-turbo-devel libtiff-devel libwebp-devel zlib-devel \
-    rsyslog logrotate amazon-cloudwatch-agent jq tar gzip
-}
-
-build_leptonica() {
-  step "Leptonica ${LEPTONICA_VERSION} (from source)"
-  mkdir -p "$SRC"
-  fetch "$LEPTONICA_URL" "$LEPTONICA_SHA256" "$SRC/leptonica.tar.gz"
-  tar -xzf "$SRC/leptonica.tar.gz" -C "$SRC"
-  (cd "$SRC/leptonica-${LEPTONICA_VERSION}" && ./configure --prefix=/usr/local && make -j"$(nproc)" && make install)
-}
-
-build_tesseract() {
-  step "Tesseract ${TESSERACT_VERSION} (from source)"
-  fetch "$TESSERACT_URL" "$TESSERACT_SHA256" "$SRC/tesseract.tar.gz"
-  tar -xzf "$SRC/tesseract.tar.gz" -C "$SRC"
-  (
-    cd "$SRC/tesseract-${TESSERACT_VERSION}"
-    ./autogen.sh && ./configure --prefix=/usr/local --disable-openmp --disable-graphics
-    make -j"$(nproc)" && make install
-  )
-  echo /usr/local/lib >/etc/ld.so.conf.d/usr-local.conf
-  ldconfig
+  # gcc and the Python headers only for a source distribution in the lock, never for the engine
+  dnf -y install "${PYTHON}" "${PYTHON}-pip" "${PYTHON}-devel" gcc rsyslog logrotate amazon-cloudwatch-agent jq tar gzip
 }
 
 language_data() {
-  step "Tesseract language data ${TESSDATA_VERSION}: jpn eng osd"
-  mkdir -p "$TESSDATA_DIR"
-  fetch "${TESSDATA_BASE_URL}/jpn.traineddata" "$TESSDATA_JPN_SHA256" "$TESSDATA_DIR/jpn.traineddata"
-  fetch "${TESSDATA_BASE_URL}/eng.traineddata" "$TESSDATA_ENG_SHA256" "$TESSDATA_DIR/eng.traineddata"
-  fetch "${TESSDATA_BASE_URL}/osd.traineddata" "$TESSDATA_OSD_SHA256" "$TESSDATA_DIR/osd.traineddata"
-  echo "export TESSDATA_PREFIX=${TESSDATA_DIR}" >/etc/profile.d/tessdata.sh.tmp
-  mv /etc/profile.d/tessdata.sh.tmp /etc/profile.d/tessdata.sh
+  step "Language data tessdata_fast ${TESSDATA_VERSION}: ${TESSDATA_LANGUAGES} -> ${TESSDATA_DIR}"
+  local lang dir="${DESTDIR}${TESSDATA_DIR}"
+  mkdir -p "$dir"
+  for lang in $TESSDATA_LANGUAGES; do
+    fetch "${TESSDATA_BASE_URL}/${lang}.traineddata" "$(language_sha256 "$lang")" "${dir}/${lang}.traineddata"
+  done
+  chmod 0644 "$dir"/*.traineddata
 }
 
 python_package() {
-  step "Python venv and ocr-cluster (pinned)"
+  step "Python venv and ocr-cluster (pinned; the engine is the tesserocr wheel)"
   local wheel
   wheel="$(ls "${BUILD_DIR}"/dist/ocr_cluster-*.whl)"
   "$PYTHON" -m venv "${PREFIX}/venv"
@@ -89,14 +82,17 @@ service_user() {
 
 cluster_files() {
   step "systemd units, node bootstrap, ami checks (units installed disabled; bootstrap enables them)"
-  install -d "${PREFIX}/bin" "${PREFIX}/ami" "${PREFIX}/docs"
-  install -m 0755 "${BUILD_DIR}/cluster/bin/ray-node" "${BUILD_DIR}/cluster/bin/node-bootstrap" "${PREFIX}/bin/"
-  install -m 0644 "${BUILD_DIR}"/cluster/systemd/*.service /etc/systemd/system/
-  install -m 0644 "${BUILD_DIR}/cluster/env.template" /etc/file-processor/env.template
-  install -m 0644 "${BUILD_DIR}/ami/scripts/cleanup-items.txt" "${BUILD_DIR}/ami/scripts/lib.sh" "${PREFIX}/ami/"
-  install -m 0755 "${BUILD_DIR}/ami/scripts/validate.sh" "${PREFIX}/ami/"
-  install -m 0644 "${BUILD_DIR}/docs/nodes.md" "${PREFIX}/docs/nodes.md"
-  systemctl daemon-reload
+  local root="${DESTDIR}"
+  install -d "${root}${PREFIX}/bin" "${root}${PREFIX}/ami" "${root}${PREFIX}/docs" \
+    "${root}/etc/systemd/system" "${root}/etc/file-processor"
+  install -m 0755 "${BUILD_DIR}/cluster/bin/ray-node" "${BUILD_DIR}/cluster/bin/node-bootstrap" "${root}${PREFIX}/bin/"
+  install -m 0644 "${BUILD_DIR}"/cluster/systemd/*.service "${root}/etc/systemd/system/"
+  install -m 0644 "${BUILD_DIR}/cluster/env.template" "${root}/etc/file-processor/env.template"
+  install -m 0644 "${BUILD_DIR}/ami/scripts/cleanup-items.txt" "${BUILD_DIR}/ami/scripts/lib.sh" \
+    "${BUILD_DIR}/ami/scripts/versions.env" "${root}${PREFIX}/ami/"
+  install -m 0755 "${BUILD_DIR}/ami/scripts/validate.sh" "${root}${PREFIX}/ami/"
+  install -m 0644 "${BUILD_DIR}/docs/nodes.md" "${root}${PREFIX}/docs/nodes.md"
+  [[ -n "$root" ]] || "$SYSTEMCTL" daemon-reload
 }
 
 cloudwatch_agent() {
@@ -105,36 +101,41 @@ cloudwatch_agent() {
   install -m 0644 "${BUILD_DIR}/cluster/logrotate-file-processor" /etc/logrotate.d/file-processor
   install -m 0644 "${BUILD_DIR}/cluster/cloudwatch/amazon-cloudwatch-agent.json" \
     /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
-  systemctl enable rsyslog.service amazon-cloudwatch-agent.service
+  "$SYSTEMCTL" enable rsyslog.service amazon-cloudwatch-agent.service
+}
+
+# {"jpn.traineddata": sha256, ...} of the pinned language data.
+tessdata_json() {
+  local lang args=()
+  for lang in $TESSDATA_LANGUAGES; do args+=(--arg "${lang}.traineddata" "$(language_sha256 "$lang")"); done
+  jq -n "${args[@]}" '$ARGS.named'
 }
 
 manifest() {
   step "Version manifest"
-  local tess pkgs
-  tess="$(tesseract --version 2>&1 | head -1)"
+  local engine pkgs
+  engine="$("${PREFIX}/venv/bin/python" -c \
+    'import tesserocr; print(tesserocr.tesseract_version().splitlines()[0])')"
   pkgs="$("${PREFIX}/venv/bin/pip" list --format=json)"
-  jq -n --arg tesseract "$tess" --arg leptonica "$LEPTONICA_VERSION" \
-    --arg tessdata "$TESSDATA_VERSION" --arg jpn "$TESSDATA_JPN_SHA256" --arg eng "$TESSDATA_ENG_SHA256" \
+  jq -n --arg engine "$engine" --arg tessdata "$TESSDATA_VERSION" --arg tessdata_dir "$TESSDATA_DIR" \
+    --argjson digests "$(tessdata_json)" \
     --arg python "$("${PREFIX}/venv/bin/python" --version)" --arg os "$(. /etc/os-release && echo "$PRETTY_NAME")" \
     --arg kernel "$(uname -r)" --argjson packages "$pkgs" \
-    '{os: $os, kernel: $kernel, tesseract: $tesseract, leptonica: $leptonica,
-      tessdata: {version: $tessdata, "jpn.traineddata": $jpn, "eng.traineddata": $eng},
+    '{os: $os, kernel: $kernel, engine: $engine,
+      tessdata: ({version: $tessdata, dir: $tessdata_dir} + $digests),
       python: $python, packages: $packages}' >"${PREFIX}/MANIFEST.json"
   cat "${PREFIX}/MANIFEST.json"
 }
 
 main() {
+  if [[ "${1:-}" == --step ]]; then
+    [[ " ${STEPS[*]} " == *" ${2:-} "* ]] || { echo "install: --step one of: ${STEPS[*]}" >&2; exit 2; }
+    "$2"
+    return
+  fi
   [[ "$(id -u)" -eq 0 ]] || { echo "install: run as root" >&2; exit 1; }
-  os_packages
-  build_leptonica
-  build_tesseract
-  language_data
-  service_user
-  python_package
-  cluster_files
-  cloudwatch_agent
-  manifest
-  rm -rf "$SRC"
+  local name
+  for name in "${STEPS[@]}"; do "$name"; done
 }
 
 main "$@"

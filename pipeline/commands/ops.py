@@ -59,7 +59,10 @@ def _add_smoke(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser = sub.add_parser("smoke", help="send a test document and wait until it is searchable")
     parser.add_argument("--bucket", default="", help="bucket for the test document (default OCR_SMOKE_BUCKET)")
     parser.add_argument(
-        "--prefix", default=os.environ.get("OCR_SMOKE_PREFIX", "smoke/"), help="key prefix (default smoke/)"
+        "--prefix",
+        default="",
+        help="key prefix, under the one the bucket notification announces (default OCR_SMOKE_PREFIX, "
+        "from the environment or --env-file; Terraform's node_env has it)",
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (default 300)")
     parser.set_defaults(func=run_smoke)
@@ -117,6 +120,8 @@ def run_smoke(args: argparse.Namespace) -> int:
     """``ocr-cluster smoke``."""
     settings = load_settings(args.env_file)
     bucket = aws.require(args.bucket or settings.smoke_bucket, "--bucket / OCR_SMOKE_BUCKET")
+    # read after load_settings: the env file's lines are in the environment by then
+    prefix = aws.require(args.prefix or os.environ.get("OCR_SMOKE_PREFIX", ""), "--prefix / OCR_SMOKE_PREFIX")
     from pipeline.sinks.opensearch import make_client
 
     smoke.run(
@@ -124,7 +129,7 @@ def run_smoke(args: argparse.Namespace) -> int:
         make_client(settings),
         bucket=bucket,
         index=settings.index,
-        prefix=args.prefix,
+        prefix=prefix,
         timeout_s=args.timeout,
         report=lambda line: print(line, file=sys.stderr),
     )

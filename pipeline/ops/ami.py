@@ -1,8 +1,11 @@
 """Roll an AMI out to the workers, roll it back, prune old images.
 
-``deploy`` is the guide's three AWS CLI steps made one checked operation: a new launch
-template version with the new ImageId, made the default, then an instance refresh of the group
-(MinHealthyPercentage 90, InstanceWarmup 300) followed until it ends. ``rollback`` deploys the
+``deploy`` is the guide's three AWS CLI steps made one checked operation, in an order that can
+be undone: a new launch template version with the new ImageId (not yet the default); an instance
+refresh of the group to exactly that version (``DesiredConfiguration``; MinHealthyPercentage 90,
+InstanceWarmup 300); only once the refresh has started is the version made the default. So when
+the refresh cannot start (one is already running) nothing the group launches has changed; when
+the refresh ends in anything but success the previous default is restored. ``rollback`` deploys the
 image of the newest earlier version whose image differs from the default's. ``prune`` keeps
 the newest images (the guide keeps 5) and never touches one a launch template version or a
 running instance still uses.
@@ -103,24 +106,32 @@ def check_image(ec2: Any, image_id: str) -> dict[str, Any]:
     return images[0]
 
 
-def new_default_version(ec2: Any, template: str, image_id: str, source_version: int) -> int:
-    """Create a version with ``image_id`` from ``source_version`` and make it the default."""
+def new_version(ec2: Any, template: str, image_id: str, source_version: int) -> int:
+    """Create a version with ``image_id`` from ``source_version`` (the default is left as it is)."""
     created = ec2.create_launch_template_version(
         LaunchTemplateName=template,
         SourceVersion=str(source_version),
         VersionDescription=f"ocr-cluster ami deploy {image_id}",
         LaunchTemplateData={"ImageId": image_id},
     )
-    number = int(created["LaunchTemplateVersion"]["VersionNumber"])
-    ec2.modify_launch_template(LaunchTemplateName=template, DefaultVersion=str(number))
-    return number
+    return int(created["LaunchTemplateVersion"]["VersionNumber"])
 
 
-def start_refresh(autoscaling: Any, asg: str, preferences: RefreshPreferences) -> str:
-    """Start a rolling instance refresh; ConfigError when one is already running."""
+def set_default(ec2: Any, template: str, version: int) -> None:
+    """Make ``version`` the launch template's default (what scale-outs launch)."""
+    ec2.modify_launch_template(LaunchTemplateName=template, DefaultVersion=str(version))
+
+
+def start_refresh(
+    autoscaling: Any, asg: str, preferences: RefreshPreferences, template: str = "", version: int = 0
+) -> str:
+    """Start a rolling instance refresh (to ``template`` ``version`` when given); ConfigError when one
+    is already running."""
+    desired = {"LaunchTemplate": {"LaunchTemplateName": template, "Version": str(version)}} if template else {}
     try:
         answer = autoscaling.start_instance_refresh(
-            AutoScalingGroupName=asg, Strategy="Rolling", Preferences=preferences.as_api()
+            AutoScalingGroupName=asg, Strategy="Rolling", Preferences=preferences.as_api(),
+            **({"DesiredConfiguration": desired} if desired else {}),
         )
     except Exception as exc:
         if error_code(exc) == "InstanceRefreshInProgress":
@@ -171,25 +182,33 @@ def deploy(
     report: Callable[[str], None] = print,
     **follow: Any,
 ) -> DeployResult:
-    """New launch template version with ``image_id``, made default, then an instance refresh."""
+    """New launch template version with ``image_id``, an instance refresh to it, then the default."""
     check_image(ec2, image_id)
     versions = template_versions(ec2, template)
     current = default_version(versions)
+    previous = int(current["VersionNumber"])
     result = DeployResult(
         image_id=image_id,
         previous_image_id=current["LaunchTemplateData"].get("ImageId", ""),
-        version=new_default_version(ec2, template, image_id, int(current["VersionNumber"])),
+        version=new_version(ec2, template, image_id, previous),
     )
-    report(f"{template}: version {result.version} ({image_id}) is the default; was {result.previous_image_id}")
-    result.refresh_id = start_refresh(autoscaling, asg, preferences or RefreshPreferences())
-    report(f"{asg}: instance refresh {result.refresh_id} started")
+    report(f"{template}: version {result.version} ({image_id}) created; the default stays {previous}")
+    try:
+        result.refresh_id = start_refresh(autoscaling, asg, preferences or RefreshPreferences(), template,
+                                          result.version)
+    except Exception:
+        report(f"{asg}: the refresh did not start; the group still launches version {previous}")
+        raise
+    set_default(ec2, template, result.version)
+    report(f"{asg}: instance refresh {result.refresh_id} started; version {result.version} is the default")
     result.status = "Pending"
     if wait:
         result.status = follow_refresh(autoscaling, asg, result.refresh_id, report=report, **follow)
         if result.status not in REFRESH_OK:
+            set_default(ec2, template, previous)
             raise DeployFailed(
-                f"instance refresh {result.refresh_id} ended {result.status}; "
-                f"`ocr-cluster ami deploy --rollback` restores {result.previous_image_id}"
+                f"instance refresh {result.refresh_id} ended {result.status}; the default is version {previous} "
+                f"({result.previous_image_id}) again; `ocr-cluster ami deploy --rollback` replaces what it launched"
             )
     return result
 

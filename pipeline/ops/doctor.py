@@ -10,7 +10,8 @@ each talks to the outside world with a short time-out. ``run_checks`` runs them 
     imds        instance identity through IMDSv2 (token PUT, then GET); "not on EC2" otherwise
     ray-token   token authentication on and the token file present (never printed)
     omp         OMP_THREAD_LIMIT=1 for every Tesseract process
-    tesseract   the engine and its languages
+    language-data  the engine (tesserocr's bundled Tesseract) and every language file it loads:
+                OCR_LANGUAGES plus osd and jpn_vert, in OCR_TESSDATA
     queue       the SQS queue (and DLQ depth)
     opensearch  the cluster and the index
     ray         ``ray status`` against the head
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import imds
-from pipeline.settings import NODE_ENV_FILE, Settings, load_settings
+from pipeline.settings import DEBIAN_TESSDATA, NODE_ENV_FILE, Settings, load_settings
 from pipeline.sinks.opensearch import make_client
 from pipeline.sources.sqs import SqsQueue
 
@@ -45,6 +46,7 @@ ALL_UNITS = ("ray-head.service", "ray-worker.service", "file-processor-worker.se
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
 URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 MASK = "****"
+AUX_LANGUAGES = ("osd", "jpn_vert")  # orientation detection, vertical Japanese
 
 
 @dataclass
@@ -243,26 +245,41 @@ def check_omp() -> Check:
     return Check("omp", WARN, f"OMP_THREAD_LIMIT={value or 'unset'}; the units set 1")
 
 
-def check_tesseract(settings: Settings | None, options: DoctorOptions) -> Check:
-    """The engine answers and has every language the service asks for."""
-    exe = shutil.which("tesseract")
-    if exe is None:
-        return Check("tesseract", FAIL, "tesseract not found on PATH")
+def required_languages(settings: Settings | None) -> list[str]:
+    """OCR_LANGUAGES plus what the engine loads beside them (orientation, vertical Japanese)."""
     languages = (settings.languages if settings else "jpn+eng").split("+")
-    argv = [exe, "--list-langs"]
-    if settings and Path(settings.tessdata).is_dir():
-        argv += ["--tessdata-dir", settings.tessdata]
+    return languages + [lang for lang in AUX_LANGUAGES if lang not in languages]
+
+
+def engine_version() -> str:
+    """The Tesseract the service runs: the one bundled in the tesserocr wheel (not a CLI)."""
     try:
-        version = _run([exe, "--version"], options.timeout_s).stdout.splitlines()[:1]
-        listing = _run(argv, options.timeout_s)
-    except subprocess.TimeoutExpired:
-        return Check("tesseract", FAIL, "tesseract timed out")
-    available = [line.strip() for line in listing.stdout.splitlines()[1:] if line.strip()]
-    missing = [lang for lang in languages if lang not in available]
-    data = {"version": version[0] if version else "?", "languages": available}
+        import tesserocr
+
+        return str(tesserocr.tesseract_version()).splitlines()[0]
+    except Exception as exc:  # an unloadable wheel is the finding itself
+        return f"? ({_short(exc)})"
+
+
+def check_language_data(settings: Settings | None) -> Check:
+    """Every language the service loads has its ``.traineddata`` in OCR_TESSDATA."""
+    tessdata = Path(settings.tessdata if settings else DEBIAN_TESSDATA)
+    wanted = required_languages(settings)
+    missing = [lang for lang in wanted if not _readable(tessdata / f"{lang}.traineddata")]
+    data = {"engine": engine_version(), "tessdata": str(tessdata), "languages": wanted, "missing": missing}
     if missing:
-        return Check("tesseract", FAIL, f"missing languages {missing} (have {available})", data)
-    return Check("tesseract", OK, f"{data['version']} languages {'+'.join(languages)}", data)
+        return Check("language-data", FAIL, f"missing in {tessdata}: {', '.join(missing)} (engine {data['engine']})",
+                     data)
+    return Check("language-data", OK, f"{data['engine']}; {'+'.join(wanted)} in {tessdata}", data)
+
+
+def _readable(path: Path) -> bool:
+    """A non-empty file this process can open."""
+    try:
+        with path.open("rb") as handle:
+            return bool(handle.read(1))
+    except OSError:
+        return False
 
 
 # --- queue, OpenSearch, Ray ----------------------------------------------------------------
@@ -358,7 +375,7 @@ def run_checks(options: DoctorOptions) -> list[Check]:
         lambda: check_imds(options),
         check_ray_token,
         check_omp,
-        lambda: check_tesseract(settings, options),
+        lambda: check_language_data(settings),
         lambda: check_queue(settings, options),
         lambda: check_opensearch(settings, options),
         lambda: check_ray(options),

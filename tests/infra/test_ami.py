@@ -4,9 +4,11 @@ trees laid out like a cleaned image (must pass) and like an uncleaned one (must 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -155,37 +157,133 @@ def test_amazon_plugin_is_pinned(template: dict[str, Any]) -> None:
     assert plugins["amazon"]["version"].startswith(">=")
 
 
-def test_install_pins_the_language_data() -> None:
-    pins = dict(
-        line.split("=", 1)
-        for line in (SCRIPTS / "versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    for lang in ("JPN", "ENG"):
-        assert re.fullmatch(r"[0-9a-f]{64}", pins[f"TESSDATA_{lang}_SHA256"])
+DEBIAN_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
+LANGUAGES = ("jpn", "eng", "osd", "jpn_vert")
+
+
+def _pins() -> dict[str, str]:
+    """versions.env as a dict (values unquoted)."""
+    return {
+        key: value.strip('"')
+        for key, _, value in (
+            line.partition("=")
+            for line in (SCRIPTS / "versions.env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+    }
+
+
+def _need_debian_tessdata() -> None:
+    missing = [lang for lang in LANGUAGES if not (DEBIAN_TESSDATA / f"{lang}.traineddata").exists()]
+    if missing:
+        pytest.skip(f"Debian's language data for {missing} is not installed here")
+
+
+def test_versions_pin_every_language_and_no_source_build() -> None:
+    pins = _pins()
+    assert all(value for value in pins.values()), [key for key, value in pins.items() if not value]
+    assert pins["TESSDATA_LANGUAGES"].split() == list(LANGUAGES)
+    for lang in LANGUAGES:
+        assert re.fullmatch(r"[0-9a-f]{64}", pins[f"TESSDATA_{lang.upper()}_SHA256"]), lang
+    assert not {key for key in pins if key.startswith(("LEPTONICA", "TESSERACT_"))}, "no engine built from source"
     install = (SCRIPTS / "install.sh").read_text()
-    for needle in (
-        "jpn.traineddata",
-        "eng.traineddata",
-        "--require-hashes",
-        "amazon-cloudwatch-agent",
-        "cluster/systemd/",
-        "MANIFEST.json",
-    ):
+    assert not re.search(r"\./configure|autogen\.sh|make -j|tesseract --version", install)
+    for needle in ("--require-hashes", "amazon-cloudwatch-agent", "cluster/systemd/", "MANIFEST.json",
+                   "tesserocr.tesseract_version()"):
         assert needle in install
 
 
 def test_pinned_language_data_matches_the_engine_under_test() -> None:
-    """The pinned digests are those of the traineddata the test suite runs Tesseract with."""
+    """The pinned digests are those of the traineddata the test suite runs the engine with."""
     import hashlib
 
-    tessdata = Path("/usr/share/tesseract-ocr/5/tessdata")
-    if not (tessdata / "jpn.traineddata").exists():
-        pytest.skip("Debian's tesseract-ocr-jpn is not installed here")
-    pins = (SCRIPTS / "versions.env").read_text()
-    for lang in ("jpn", "eng"):
-        digest = hashlib.sha256((tessdata / f"{lang}.traineddata").read_bytes()).hexdigest()
-        assert f"TESSDATA_{lang.upper()}_SHA256={digest}" in pins
+    _need_debian_tessdata()
+    pins = _pins()
+    for lang in LANGUAGES:
+        digest = hashlib.sha256((DEBIAN_TESSDATA / f"{lang}.traineddata").read_bytes()).hexdigest()
+        assert pins[f"TESSDATA_{lang.upper()}_SHA256"] == digest, lang
+
+
+def _install_step(
+    step: str, destdir: Path, base_url: str, versions: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one step of install.sh under DESTDIR, the language data fetched from ``base_url``."""
+    build = destdir.parent / "build"
+    if not build.exists():
+        shutil.copytree(REPO / "cluster", build / "cluster")
+        shutil.copytree(SCRIPTS, build / "ami" / "scripts")
+        (build / "docs").mkdir()
+        shutil.copy(REPO / "docs" / "nodes.md", build / "docs" / "nodes.md")
+    if versions is not None:
+        shutil.copy(versions, build / "ami" / "scripts" / "versions.env")
+    text = (build / "ami" / "scripts" / "versions.env").read_text()
+    (build / "ami" / "scripts" / "versions.env").write_text(
+        re.sub(r"(?m)^TESSDATA_BASE_URL=.*$", f"TESSDATA_BASE_URL={base_url}", text)
+    )
+    env = {"PATH": "/usr/bin:/bin", "BUILD_DIR": str(build), "DESTDIR": str(destdir), "SYSTEMCTL": "false"}
+    return subprocess.run(["bash", str(SCRIPTS / "install.sh"), "--step", step], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def image_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch image root after install.sh's language-data and cluster-files steps (no source build)."""
+    _need_debian_tessdata()
+    root = tmp_path_factory.mktemp("image") / "root"
+    for step in ("language_data", "cluster_files"):
+        proc = _install_step(step, root, f"file://{DEBIAN_TESSDATA}")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root
+
+
+def test_install_puts_every_pinned_language_where_the_service_reads_it(image_root: Path) -> None:
+    tessdata = image_root / _pins()["TESSDATA_DIR"].lstrip("/")
+    assert sorted(p.name for p in tessdata.iterdir()) == sorted(f"{lang}.traineddata" for lang in LANGUAGES)
+    installed = (image_root / "opt/file-processor/ami/versions.env").read_text()
+    assert "TESSDATA_DIR=/usr/local/share/tessdata" in installed, "validate.sh on the image reads this copy"
+
+
+def test_install_stops_on_a_digest_mismatch_and_leaves_nothing(tmp_path: Path) -> None:
+    _need_debian_tessdata()
+    versions = tmp_path / "versions.env"
+    versions.write_text((SCRIPTS / "versions.env").read_text().replace(
+        _pins()["TESSDATA_OSD_SHA256"], "0" * 64))
+    root = tmp_path / "root"
+    proc = _install_step("language_data", root, f"file://{DEBIAN_TESSDATA}", versions)
+    assert proc.returncode == 1 and "sha256 mismatch" in proc.stderr and "osd.traineddata" in proc.stderr
+    assert not (root / _pins()["TESSDATA_DIR"].lstrip("/") / "osd.traineddata").exists()
+
+
+def _validate_live(root: Path) -> subprocess.CompletedProcess[str]:
+    """validate.sh's live checks on a scratch image root, with the real ocr-cluster."""
+    ocr_cluster = Path(sys.executable).with_name("ocr-cluster")
+    env = {"PATH": os.environ["PATH"], "OCR_CLUSTER": str(ocr_cluster), "HOME": str(root)}
+    return subprocess.run(["bash", str(SCRIPTS / "validate.sh"), "--root", str(root), "--live"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_validate_runs_the_service_check_on_the_installed_language_data(image_root: Path) -> None:
+    """The check that failed on the image (default OCR_TESSDATA vs the install path) now uses one path."""
+    (image_root / "etc/machine-id").parent.mkdir(parents=True, exist_ok=True)
+    (image_root / "etc/machine-id").write_text("")
+    proc = _validate_live(image_root)
+    assert "ok   ocr-cluster validate --offline (OCR_TESSDATA=/usr/local/share/tessdata)" in proc.stdout, proc.stdout
+    for lang in LANGUAGES:
+        assert f"ok   language data {lang} (sha256 pinned)" in proc.stdout
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_validate_fails_on_tampered_language_data(image_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(image_root, root, symlinks=True)
+    target = root / _pins()["TESSDATA_DIR"].lstrip("/") / "jpn_vert.traineddata"
+    target.write_bytes(target.read_bytes()[:-1])
+    (root / _pins()["TESSDATA_DIR"].lstrip("/") / "eng.traineddata").unlink()
+    proc = _validate_live(root)
+    assert proc.returncode == 1
+    assert "FAIL language data jpn_vert: sha256" in proc.stdout
+    assert "FAIL language data eng: /usr/local/share/tessdata/eng.traineddata missing" in proc.stdout
+    assert "FAIL ocr-cluster validate --offline" in proc.stdout, "the engine needs eng"
 
 
 # --- shell scripts -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ the properties issue 5 asks for on the parsed HCL instead.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from functools import cache
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.infra
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
-MODULES = ["queue", "workers", "ray_head", "iam", "observability", "operator"]
+MODULES = ["queue", "workers", "ray_head", "iam", "observability", "operator", "node_config"]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
@@ -76,6 +77,23 @@ def test_example_and_tfvars() -> None:
     assert set(tfvars) <= declared
     modules = {name for block in load("examples/complete/main.tf")["module"] for name in block}
     assert modules == set(MODULES)
+
+
+def test_node_settings_are_written_once() -> None:
+    """The SSM parameters and the node_env output come from one map; the namespace from one variable."""
+    outputs = {k: v for b in load("examples/complete/outputs.tf")["output"] for k, v in b.items()}
+    assert outputs["node_env"]["value"] == "${module.node_config.env_lines}"
+    example = {k: v for b in load("examples/complete/main.tf")["module"] for k, v in b.items()}
+    assert example["node_config"]["parameters"] == "${local.node_config}"
+    for module in ("iam", "observability", "workers"):
+        assert example[module]["metrics_namespace"] == "${var.metrics_namespace}", module
+    node_config = load("examples/complete/main.tf")["locals"][0]["node_config"]
+    assert node_config["OCR_CLOUDWATCH_NAMESPACE"] == "${var.metrics_namespace}"
+    assert "OCR_TESSDATA" not in node_config, "the image's path comes from ami/scripts/versions.env"
+    config = resource("node_config", "aws_ssm_parameter", "config")
+    assert config["for_each"] == "${local.parameters}" and config["type"] == "String"
+    token = resource("node_config", "aws_ssm_parameter", "ray_auth_token")
+    assert token["type"] == "SecureString" and "value" in str(one(token["lifecycle"])["ignore_changes"])
 
 
 def test_queue_redrive_encryption_retention_visibility() -> None:
@@ -180,68 +198,87 @@ def test_head_node_and_security_group() -> None:
     assert {(6379, 6379), (6380, 6381), (10002, 10999), (52365, 52367)} <= ports
 
 
+def template_policy(module: str, name: str) -> dict[str, dict[str, Any]]:
+    """Statements of a policy template (terraform/modules/<module>/policies/<name>.json.tftpl), by Sid.
+
+    The ${...} placeholders are kept: the JSON parses as it is, and the tests compare them.
+    """
+    doc = json.loads((TF / "modules" / module / "policies" / f"{name}.json.tftpl").read_text())
+    return {s["Sid"]: s for s in doc["Statement"]}
+
+
 WORKER_STATEMENTS = {
     "ConsumeQueue": (
         ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-        ["${var.queue_arn}"],
+        ["${queue_arn}"],
     ),
-    "DeadLetter": (["sqs:SendMessage"], ["${var.dlq_arn}"]),
-    "ReadDocuments": (["s3:GetObject", "s3:GetObjectVersion"], ["${local.objects_arn}"]),
-    "ListDocuments": (["s3:ListBucket", "s3:ListBucketVersions"], ["${local.bucket_arn}"]),
-    "ReadBucketVersioning": (["s3:GetBucketVersioning"], ["${local.bucket_arn}"]),
+    "DeadLetter": (["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], ["${dlq_arn}"]),
+    "ReadDocuments": (["s3:GetObject", "s3:GetObjectVersion"], ["${objects_arn}"]),
+    "ListDocuments": (["s3:ListBucket", "s3:ListBucketVersions"], ["${bucket_arn}"]),
+    "ReadBucketVersioning": (["s3:GetBucketVersioning"], ["${bucket_arn}"]),
     "WriteIndex": (
         ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
-        [
-            "${var.opensearch_domain_arn}/${var.opensearch_index}",
-            "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-        ],
+        ["${opensearch_domain_arn}/${opensearch_index}", "${opensearch_domain_arn}/${opensearch_index}/*"],
     ),
     "PutMetrics": (["cloudwatch:PutMetricData"], ["*"]),
+    "ReadGroup": (["autoscaling:DescribeAutoScalingGroups"], ["*"]),
     "WriteLogs": (
         ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-        ["${var.log_group_arn}", "${var.log_group_arn}:log-stream:*"],
+        ["${log_group_arn}", "${log_group_arn}:log-stream:*"],
     ),
     "ReadParameters": (
         ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-        ["${local.ssm_arn}", "${local.ssm_arn}/*"],
+        ["${ssm_arn}", "${ssm_arn}/*"],
     ),
 }
 
 
+def test_policies_are_templates_terraform_renders() -> None:
+    iam = load("modules/iam/main.tf")["locals"]
+    rendered = next(block for block in iam if "data_plane_policy" in block)
+    for local, name in (("data_plane_policy", "data-plane"), ("lifecycle_policy", "lifecycle"),
+                        ("head_address_policy", "head-address")):
+        assert rendered[local] == f'${{templatefile("${{path.module}}/policies/{name}.json.tftpl", local.policy_vars)}}'
+    assert resource("iam", "aws_iam_policy", "data_plane")["policy"] == "${local.data_plane_policy}"
+    operator = load("modules/operator/main.tf")["locals"]
+    assert any("operator.json.tftpl" in str(block.get("operator_policy", "")) for block in operator)
+    assert resource("operator", "aws_iam_role_policy", "operator")["policy"] == "${local.operator_policy}"
+
+
 def test_worker_policy_is_exactly_least_privilege() -> None:
-    statements = policy("iam", "data_plane")
-    assert {sid: (s["actions"], s["resources"]) for sid, s in statements.items()} == WORKER_STATEMENTS
-    assert all(s["effect"] == "Allow" for s in statements.values())
-    condition = one(statements["PutMetrics"]["condition"])
-    assert condition["variable"] == "cloudwatch:namespace"
-    assert condition["values"] == ["${var.metrics_namespace}", "${var.agent_namespace}"]
-    listing = one(statements["ListDocuments"]["condition"])
-    assert (listing["variable"], listing["values"]) == ("s3:prefix", ["${var.source_prefix}*"])
+    statements = template_policy("iam", "data-plane")
+    assert {sid: (s["Action"], s["Resource"]) for sid, s in statements.items()} == WORKER_STATEMENTS
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    namespaces = statements["PutMetrics"]["Condition"]["StringEquals"]["cloudwatch:namespace"]
+    assert namespaces == ["${metrics_namespace}", "${agent_namespace}"]
+    assert statements["ListDocuments"]["Condition"] == {"StringLike": {"s3:prefix": ["${source_prefix}*"]}}
     locals_ = load("modules/iam/main.tf")["locals"][0]
     assert locals_["bucket_arn"].endswith(":s3:::${var.source_bucket}")
     assert locals_["objects_arn"] == "${local.bucket_arn}/${var.source_prefix}*"
     assert locals_["ssm_arn"].endswith(":parameter${var.ssm_prefix}")
     assert locals_["asg_arn"].endswith(":autoScalingGroup:*:autoScalingGroupName/${var.asg_name}")
-    hook = policy("iam", "lifecycle")["TerminationHook"]
-    assert hook["actions"] == ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
-    assert hook["resources"] == ["${local.asg_arn}"]
-    head = policy("iam", "head_address")["PublishHeadAddress"]
-    assert head["actions"] == ["ssm:PutParameter"] and head["resources"] == ["${local.ssm_arn}/ray-head-address"]
-    every_action = {a for s in statements.values() for a in s["actions"]}
+    hook = template_policy("iam", "lifecycle")["TerminationHook"]
+    assert hook["Action"] == ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
+    assert hook["Resource"] == ["${asg_arn}"]
+    head = template_policy("iam", "head-address")["PublishHeadAddress"]
+    assert head["Action"] == ["ssm:PutParameter"] and head["Resource"] == ["${ssm_arn}/ray-head-address"]
+    every_action = {a for s in statements.values() for a in s["Action"]}
     assert not any("*" in a for a in every_action)
     assert not every_action & {"sqs:StartMessageMoveTask", "ec2:CreateLaunchTemplateVersion", "iam:PassRole"}
 
 
-def test_operator_role_holds_redrive_and_deploy_rights() -> None:
-    statements = policy("operator", "operator")
-    assert "sqs:StartMessageMoveTask" in statements["RedriveFromDlq"]["actions"]
-    assert statements["RedriveFromDlq"]["resources"] == ["${var.dlq_arn}"]
-    assert statements["RedriveToQueue"]["actions"] == ["sqs:SendMessage", "sqs:GetQueueAttributes"]
-    assert statements["DeployTemplate"]["resources"] == ["${var.launch_template_arn}"]
-    assert "autoscaling:StartInstanceRefresh" in statements["DeployRefresh"]["actions"]
-    assert one(statements["PassWorkerRole"]["condition"])["values"] == ["ec2.amazonaws.com"]
-    assert one(statements["PruneImages"]["condition"])["variable"] == "aws:ResourceTag/Application"
-    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in statements["ReadState"]["actions"])
+def test_operator_role_holds_redrive_deploy_and_reprocess_rights() -> None:
+    statements = template_policy("operator", "operator")
+    dlq = statements["DlqInspectRedriveReprocess"]
+    assert {"sqs:StartMessageMoveTask", "sqs:ChangeMessageVisibility", "sqs:SendMessage"} <= set(dlq["Action"])
+    assert dlq["Resource"] == ["${dlq_arn}"]
+    assert statements["RedriveToQueue"]["Action"] == ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    assert statements["DeployTemplate"]["Resource"] == ["${launch_template_arn}"]
+    assert "autoscaling:StartInstanceRefresh" in statements["DeployRefresh"]["Action"]
+    assert statements["PassWorkerRole"]["Condition"]["StringEquals"]["iam:PassedToService"] == ["ec2.amazonaws.com"]
+    assert "aws:ResourceTag/Application" in statements["PruneImages"]["Condition"]["StringEquals"]
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in statements["ReadState"]["Action"])
+    assert statements["SmokeObject"]["Resource"] == ["arn:${partition}:s3:::${smoke_bucket}/${smoke_prefix}*"]
 
 
 def test_observability_log_group_alarms_dashboard() -> None:

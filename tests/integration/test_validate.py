@@ -52,11 +52,12 @@ def test_the_scaling_metrics_reach_cloudwatch(settings, resources, sqs) -> None:
     service = SimpleNamespace(
         records=[{"pages": 3, "ocr_s": 6.0}], queue=SqsQueue(sqs, resources.queue_url),
         pool=SimpleNamespace(size=2), metrics=SimpleNamespace(pages=30), started_at=time.monotonic() - 10,
+        counts={"dead-lettered": 2},
     )
     cloudwatch = boto3.client("cloudwatch")
     BacklogPublisher(cloudwatch, boto3.client("autoscaling"), "OcrClusterTest", "").publish_if_due(service)
     names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="OcrClusterTest")["Metrics"]}
-    assert names == {"BacklogPerInstance", "PageWeightedBacklogSeconds", "PagesPerSecond"}
+    assert names == {"BacklogPerInstance", "PageWeightedBacklogSeconds", "PagesPerSecond", "DocumentsFailed"}
     stats = cloudwatch.get_metric_statistics(
         Namespace="OcrClusterTest", MetricName="PageWeightedBacklogSeconds", Statistics=["Maximum"], Period=60,
         Dimensions=[{"Name": "AutoScalingGroupName", "Value": "local"}],

@@ -39,13 +39,14 @@ def template(ec2: Any) -> str:
     return first
 
 
-def refresh_stub(autoscaling: Any, statuses: list[str], refresh_id: str = "r-1") -> Stubber:
-    """Stubber answering one StartInstanceRefresh and one DescribeInstanceRefreshes per status."""
+def refresh_stub(autoscaling: Any, statuses: list[str], refresh_id: str = "r-1", version: int = 2) -> Stubber:
+    """Stubber answering one StartInstanceRefresh (to ``version``) and one DescribeInstanceRefreshes per status."""
     stub = Stubber(autoscaling)
+    desired = {"LaunchTemplate": {"LaunchTemplateName": TEMPLATE, "Version": str(version)}}
     stub.add_response(
         "start_instance_refresh",
         {"InstanceRefreshId": refresh_id},
-        {"AutoScalingGroupName": ASG, "Strategy": "Rolling", "Preferences": PREFS},
+        {"AutoScalingGroupName": ASG, "Strategy": "Rolling", "Preferences": PREFS, "DesiredConfiguration": desired},
     )
     for percent, status in enumerate(statuses):
         stub.add_response(
@@ -93,6 +94,7 @@ def test_failed_refresh_raises_with_rollback_hint(ec2: Any, make_client: Any, te
     with pytest.raises(ami.DeployFailed, match="--rollback") as caught:
         ami.deploy(ec2, autoscaling, new, report=lambda _: None, poll_s=0, sleep=lambda _: None)
     assert template in caught.value.reason and caught.value.exit_code == 1
+    assert default_image(ec2) == (1, template), "the previous default is restored"
 
 
 def test_refresh_in_progress_is_a_config_error(ec2: Any, make_client: Any, template: str) -> None:
@@ -103,6 +105,19 @@ def test_refresh_in_progress_is_a_config_error(ec2: Any, make_client: Any, templ
     stub.activate()
     with pytest.raises(ConfigError, match="already in progress"):
         ami.deploy(ec2, autoscaling, new, report=lambda _: None)
+    assert default_image(ec2) == (1, template), "nothing the group launches changed"
+
+
+def test_the_default_changes_only_after_the_refresh_started(ec2: Any, make_client: Any, template: str) -> None:
+    """The version is the default only once StartInstanceRefresh has answered."""
+    new = register(ec2, "python-worker-v20240201-000000")
+    autoscaling = make_client("autoscaling")
+    seen: list[tuple[int, str]] = []
+    autoscaling.meta.events.register("before-parameter-build.auto-scaling.StartInstanceRefresh",
+                                     lambda **_: seen.append(default_image(ec2)))
+    refresh_stub(autoscaling, [])
+    ami.deploy(ec2, autoscaling, new, wait=False, report=lambda _: None)
+    assert seen == [(1, template)] and default_image(ec2) == (2, new)
 
 
 def test_unknown_image_is_refused_before_any_change(ec2: Any, make_client: Any, template: str) -> None:
@@ -118,7 +133,7 @@ def test_rollback_deploys_the_replaced_image(ec2: Any, make_client: Any, templat
     ami.deploy(ec2, autoscaling, new, report=lambda _: None, poll_s=0)
 
     autoscaling = make_client("autoscaling")
-    refresh_stub(autoscaling, ["Successful"], refresh_id="r-2")
+    refresh_stub(autoscaling, ["Successful"], refresh_id="r-2", version=3)
     result = ami.rollback(ec2, autoscaling, report=lambda _: None, poll_s=0)
 
     assert result.image_id == template and result.previous_image_id == new

@@ -192,12 +192,13 @@ def test_healthy_stack_reports_ok(
         OCR_INDEX=index,
     )
     checks = _by_name(doctor.run_checks(_options(env, imds_url)))
-    for name in ("env-file", "settings", "imds", "omp", "tesseract", "queue", "opensearch"):
+    for name in ("env-file", "settings", "imds", "omp", "language-data", "queue", "opensearch"):
         assert checks[name].status == doctor.OK, (name, checks[name].detail)
     assert checks["queue"].data["queue"]["visible"] == 2
     assert checks["imds"].data["instance_id"] == METADATA["instance-id"]
     assert checks["imds"].data["iam"].endswith("instance-profile/fp-node")
-    assert set(checks["tesseract"].data["languages"]) >= {"jpn", "eng"}
+    assert checks["language-data"].data["languages"] == ["jpn", "eng", "osd", "jpn_vert"]
+    assert checks["language-data"].data["engine"].startswith("tesseract 5."), "the wheel's bundled engine"
 
 
 def test_env_file_secrets_are_masked_in_text_and_json(
@@ -251,7 +252,7 @@ def test_failures_exit_non_zero_and_name_the_problem(
     checks = {check["name"]: check for check in report["checks"]}
     assert code == 1 and report["ok"] is False
     assert checks["opensearch"]["status"] == "FAIL"
-    assert checks["tesseract"]["status"] == "FAIL" and "qqq" in checks["tesseract"]["detail"]
+    assert checks["language-data"]["status"] == "FAIL" and "qqq" in checks["language-data"]["detail"]
     assert checks["queue"]["status"] == "WARN" and "dlq=1" in checks["queue"]["detail"]
 
 
@@ -345,3 +346,21 @@ def test_ray_status_without_a_cluster_fails_fast(clean_env: None) -> None:
 )
 def test_mask_line(line: str, masked: str) -> None:
     assert doctor.mask_line(line) == masked
+
+
+def test_language_data_check_covers_osd_and_jpn_vert_not_the_cli(
+    tmp_path: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only OCR_LANGUAGES' files present: the orientation and vertical files are still required,
+    and no `tesseract` on PATH is needed (the service never calls it)."""
+    tessdata = tmp_path / "tessdata"
+    tessdata.mkdir()
+    for lang in ("jpn", "eng"):
+        (tessdata / f"{lang}.traineddata").write_bytes(b"x")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    settings = doctor.Settings(tessdata=str(tessdata), languages="jpn+eng")
+    check = doctor.check_language_data(settings)
+    assert check.status == doctor.FAIL and check.data["missing"] == ["osd", "jpn_vert"], check.detail
+    for lang in ("osd", "jpn_vert"):
+        (tessdata / f"{lang}.traineddata").write_bytes(b"x")
+    assert doctor.check_language_data(settings).status == doctor.OK

@@ -12,6 +12,34 @@ locals {
   tags       = { Application = "file-processor", Environment = var.environment, ManagedBy = "terraform" }
   ssm_prefix = "/file-processor/${var.environment}"
   asg_name   = "cis-filesearch-worker-asg"
+
+  # The nodes' settings: written once here, stored as SSM parameters under
+  # <ssm_prefix>/config/ (module node_config), read by node-bootstrap into
+  # /etc/file-processor/env, and printed for the operator's shell by `terraform output node_env`.
+  node_config = {
+    OCR_QUEUE_URL            = module.queue.queue_url
+    OCR_DLQ_URL              = module.queue.dlq_url
+    OCR_OPENSEARCH_URL       = var.opensearch_endpoint
+    OCR_OPENSEARCH_AUTH      = "sigv4"
+    OCR_INDEX                = var.opensearch_index
+    OCR_LANGUAGES            = var.languages
+    OCR_CLOUDWATCH_NAMESPACE = var.metrics_namespace
+    OCR_ASG_NAME             = module.workers.asg_name
+    OCR_LIFECYCLE_HOOK       = module.workers.lifecycle_hook_name
+    OCR_LAUNCH_TEMPLATE      = module.workers.launch_template_name
+    OCR_SMOKE_BUCKET         = var.source_bucket
+    OCR_SMOKE_PREFIX         = local.smoke_prefix
+  }
+
+  # Under the prefix the bucket notification announces, so a smoke object reaches the queue.
+  smoke_prefix = "${var.source_prefix}smoke/"
+}
+
+module "node_config" {
+  source     = "../../modules/node_config"
+  ssm_prefix = local.ssm_prefix
+  parameters = local.node_config
+  tags       = local.tags
 }
 
 module "queue" {
@@ -24,14 +52,15 @@ module "queue" {
 }
 
 module "observability" {
-  source         = "../../modules/observability"
-  environment    = var.environment
-  log_group_name = "/aws/ec2/file-processor"
-  queue_name     = module.queue.queue_name
-  dlq_name       = module.queue.dlq_name
-  asg_name       = local.asg_name
-  alarm_actions  = var.alarm_topic_arns
-  tags           = local.tags
+  source            = "../../modules/observability"
+  environment       = var.environment
+  log_group_name    = "/aws/ec2/file-processor"
+  queue_name        = module.queue.queue_name
+  dlq_name          = module.queue.dlq_name
+  asg_name          = local.asg_name
+  metrics_namespace = var.metrics_namespace
+  alarm_actions     = var.alarm_topic_arns
+  tags              = local.tags
 }
 
 module "iam" {
@@ -46,6 +75,7 @@ module "iam" {
   log_group_arn         = module.observability.log_group_arn
   asg_name              = local.asg_name
   ssm_prefix            = local.ssm_prefix
+  metrics_namespace     = var.metrics_namespace
   tags                  = local.tags
 }
 
@@ -71,6 +101,7 @@ module "workers" {
   private_subnet_ids    = var.private_subnet_ids
   max_size              = var.max_workers
   queue_name            = module.queue.queue_name
+  metrics_namespace     = var.metrics_namespace
   tags                  = local.tags
 }
 
@@ -83,8 +114,10 @@ module "operator" {
   launch_template_arn    = module.workers.launch_template_arn
   asg_name               = module.workers.asg_name
   worker_role_arn        = module.iam.worker_role_arn
+  source_bucket          = var.source_bucket
+  source_prefix          = var.source_prefix
   smoke_bucket           = var.source_bucket
-  smoke_prefix           = "${var.source_prefix}smoke/"
+  smoke_prefix           = local.smoke_prefix
   opensearch_domain_arn  = var.opensearch_domain_arn
   opensearch_index       = var.opensearch_index
   tags                   = local.tags

@@ -1,16 +1,11 @@
 output "node_env" {
-  description = "Lines for /etc/file-processor/env on the nodes and for the operator's shell."
-  value = join("\n", [
-    "OCR_QUEUE_URL=${module.queue.queue_url}",
-    "OCR_DLQ_URL=${module.queue.dlq_url}",
-    "OCR_OPENSEARCH_URL=${var.opensearch_endpoint}",
-    "OCR_OPENSEARCH_AUTH=sigv4",
-    "OCR_INDEX=${var.opensearch_index}",
-    "OCR_CLOUDWATCH_NAMESPACE=OcrCluster",
-    "OCR_ASG_NAME=${module.workers.asg_name}",
-    "OCR_LIFECYCLE_HOOK=${module.workers.lifecycle_hook_name}",
-    "OCR_LAUNCH_TEMPLATE=${module.workers.launch_template_name}",
-  ])
+  description = "The config lines of /etc/file-processor/env (the SSM parameters under <ssm_prefix>/config/), for the operator's shell."
+  value       = module.node_config.env_lines
+}
+
+output "ssm_config_path" {
+  description = "SSM path node-bootstrap reads its settings from."
+  value       = module.node_config.config_path
 }
 
 output "operator_role_arn" {

@@ -82,3 +82,20 @@ variable "max_workers" {
   type        = number
   default     = 10
 }
+
+variable "languages" {
+  description = "Tesseract languages of the service (OCR_LANGUAGES); the image also carries osd and jpn_vert."
+  type        = string
+  default     = "jpn+eng"
+
+  validation {
+    condition     = can(regex("^[a-z_]+(\\+[a-z_]+)*$", var.languages))
+    error_message = "languages must look like jpn+eng."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the service publishes to (OCR_CLOUDWATCH_NAMESPACE), alarmed on and scaled on."
+  type        = string
+  default     = "OcrCluster"
+}

@@ -30,124 +30,53 @@ data "aws_iam_policy_document" "ec2_assume" {
   }
 }
 
-data "aws_iam_policy_document" "data_plane" {
-  statement {
-    sid       = "ConsumeQueue"
-    effect    = "Allow"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-    resources = [var.queue_arn]
+# Each policy is a JSON template, rendered here and read by the tests (tests/ops/test_iam.py),
+# which run every node command under it on moto with IAM enforcement on.
+locals {
+  policy_vars = {
+    queue_arn             = var.queue_arn
+    dlq_arn               = var.dlq_arn
+    bucket_arn            = local.bucket_arn
+    objects_arn           = local.objects_arn
+    source_prefix         = var.source_prefix
+    opensearch_domain_arn = var.opensearch_domain_arn
+    opensearch_index      = var.opensearch_index
+    metrics_namespace     = var.metrics_namespace
+    agent_namespace       = var.agent_namespace
+    log_group_arn         = var.log_group_arn
+    ssm_arn               = local.ssm_arn
+    asg_arn               = local.asg_arn
   }
-
-  statement {
-    sid       = "DeadLetter"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [var.dlq_arn]
-  }
-
-  statement {
-    sid       = "ReadDocuments"
-    effect    = "Allow"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [local.objects_arn]
-  }
-
-  # A backfill (`ray job submit` on the head) lists the prefix: by version in a versioned bucket.
-  statement {
-    sid       = "ListDocuments"
-    effect    = "Allow"
-    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
-    resources = [local.bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.source_prefix}*"]
-    }
-  }
-
-  statement {
-    sid       = "ReadBucketVersioning"
-    effect    = "Allow"
-    actions   = ["s3:GetBucketVersioning"]
-    resources = [local.bucket_arn]
-  }
-
-  statement {
-    sid       = "WriteIndex"
-    effect    = "Allow"
-    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
-    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}", "${var.opensearch_domain_arn}/${var.opensearch_index}/*"]
-  }
-
-  # PutMetricData has no resource-level permissions; the namespace condition is the scope.
-  statement {
-    sid       = "PutMetrics"
-    effect    = "Allow"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.metrics_namespace, var.agent_namespace]
-    }
-  }
-
-  statement {
-    sid       = "WriteLogs"
-    effect    = "Allow"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-    resources = [var.log_group_arn, "${var.log_group_arn}:log-stream:*"]
-  }
-
-  statement {
-    sid       = "ReadParameters"
-    effect    = "Allow"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
-    resources = [local.ssm_arn, "${local.ssm_arn}/*"]
-  }
-
-  dynamic "statement" {
-    for_each = var.ssm_kms_key_arn == null ? [] : [var.ssm_kms_key_arn]
-    content {
-      sid       = "DecryptParameters"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["ssm.${local.region}.amazonaws.com"]
-      }
-    }
-  }
+  data_plane_policy   = templatefile("${path.module}/policies/data-plane.json.tftpl", local.policy_vars)
+  lifecycle_policy    = templatefile("${path.module}/policies/lifecycle.json.tftpl", local.policy_vars)
+  head_address_policy = templatefile("${path.module}/policies/head-address.json.tftpl", local.policy_vars)
 }
 
-data "aws_iam_policy_document" "lifecycle" {
-  statement {
-    sid       = "TerminationHook"
-    effect    = "Allow"
-    actions   = ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
-    resources = [local.asg_arn]
-  }
+# SecureString parameters under a customer-managed key: the nodes may decrypt through SSM only.
+resource "aws_iam_policy" "decrypt_parameters" {
+  count       = var.ssm_kms_key_arn == null ? 0 : 1
+  name        = "file-processor-${var.environment}-decrypt-parameters"
+  description = "Nodes: decrypt the environment's SecureString parameters through SSM."
+  policy      = templatefile("${path.module}/policies/kms-decrypt.json.tftpl", { ssm_kms_key_arn = var.ssm_kms_key_arn, region = local.region })
+  tags        = var.tags
 }
 
-# The head writes its own address at boot (cluster/bin/node-bootstrap).
-data "aws_iam_policy_document" "head_address" {
-  statement {
-    sid       = "PublishHeadAddress"
-    effect    = "Allow"
-    actions   = ["ssm:PutParameter"]
-    resources = ["${local.ssm_arn}/ray-head-address"]
-  }
+resource "aws_iam_role_policy_attachment" "worker_decrypt" {
+  count      = var.ssm_kms_key_arn == null ? 0 : 1
+  role       = aws_iam_role.worker.name
+  policy_arn = aws_iam_policy.decrypt_parameters[0].arn
+}
+
+resource "aws_iam_role_policy_attachment" "head_decrypt" {
+  count      = var.ssm_kms_key_arn == null ? 0 : 1
+  role       = aws_iam_role.head.name
+  policy_arn = aws_iam_policy.decrypt_parameters[0].arn
 }
 
 resource "aws_iam_policy" "data_plane" {
   name        = "file-processor-${var.environment}-data-plane"
   description = "Nodes: consume the queue, dead-letter, read documents, write the index, metrics, logs, SSM."
-  policy      = data.aws_iam_policy_document.data_plane.json
+  policy      = local.data_plane_policy
   tags        = var.tags
 }
 
@@ -165,7 +94,7 @@ resource "aws_iam_role_policy_attachment" "worker_data_plane" {
 resource "aws_iam_role_policy" "worker_lifecycle" {
   name   = "termination-hook"
   role   = aws_iam_role.worker.id
-  policy = data.aws_iam_policy_document.lifecycle.json
+  policy = local.lifecycle_policy
 }
 
 resource "aws_iam_instance_profile" "worker" {
@@ -194,5 +123,5 @@ resource "aws_iam_instance_profile" "head" {
 resource "aws_iam_role_policy" "head_address" {
   name   = "publish-head-address"
   role   = aws_iam_role.head.id
-  policy = data.aws_iam_policy_document.head_address.json
+  policy = local.head_address_policy
 }

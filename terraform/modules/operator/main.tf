@@ -28,94 +28,27 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-data "aws_iam_policy_document" "operator" {
-  # Redrive (StartMessageMoveTask): receive/delete/read on the source, send on the destination.
-  statement {
-    sid       = "RedriveFromDlq"
-    effect    = "Allow"
-    actions   = ["sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    resources = [var.dlq_arn]
-  }
-
-  statement {
-    sid       = "RedriveToQueue"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
-    resources = [var.queue_arn]
-  }
-
-  statement {
-    sid       = "DeployTemplate"
-    effect    = "Allow"
-    actions   = ["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"]
-    resources = [var.launch_template_arn]
-  }
-
-  statement {
-    sid       = "DeployRefresh"
-    effect    = "Allow"
-    actions   = ["autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh"]
-    resources = [local.asg_arn]
-  }
-
-  statement {
-    sid       = "PassWorkerRole"
-    effect    = "Allow"
-    actions   = ["iam:PassRole"]
-    resources = [var.worker_role_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ec2.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "PruneImages"
-    effect    = "Allow"
-    actions   = ["ec2:DeregisterImage", "ec2:DeleteSnapshot"]
-    resources = [local.images_arn, local.snapshot_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Application"
-      values   = [var.application]
-    }
-  }
-
-  # Describe/Get calls have no resource-level permissions.
-  statement {
-    sid    = "ReadState"
-    effect = "Allow"
-    actions = [
-      "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeInstanceRefreshes",
-      "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeImages", "ec2:DescribeSnapshots",
-      "ec2:DescribeInstances", "cloudwatch:GetMetricData",
-    ]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "ReadAlarms"
-    effect    = "Allow"
-    actions   = ["cloudwatch:DescribeAlarms"]
-    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:file-processor-${var.environment}-*"]
-  }
-
-  statement {
-    sid       = "SmokeObject"
-    effect    = "Allow"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["arn:${local.partition}:s3:::${var.smoke_bucket}/${var.smoke_prefix}*"]
-  }
-
-  statement {
-    sid       = "SmokeSearch"
-    effect    = "Allow"
-    actions   = ["es:ESHttpGet", "es:ESHttpPost", "es:ESHttpDelete"]
-    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}", "${var.opensearch_domain_arn}/${var.opensearch_index}/*"]
-  }
+# The policy is a JSON template, rendered here and read by the tests (tests/ops/test_iam.py),
+# which run every operator command under it on moto with IAM enforcement on.
+locals {
+  operator_policy = templatefile("${path.module}/policies/operator.json.tftpl", {
+    partition             = local.partition
+    queue_arn             = var.queue_arn
+    dlq_arn               = var.dlq_arn
+    launch_template_arn   = var.launch_template_arn
+    asg_arn               = local.asg_arn
+    worker_role_arn       = var.worker_role_arn
+    images_arn            = local.images_arn
+    snapshot_arn          = local.snapshot_arn
+    application           = var.application
+    alarms_arn            = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:file-processor-${var.environment}-*"
+    smoke_bucket          = var.smoke_bucket
+    smoke_prefix          = var.smoke_prefix
+    source_bucket         = var.source_bucket
+    source_prefix         = var.source_prefix
+    opensearch_domain_arn = var.opensearch_domain_arn
+    opensearch_index      = var.opensearch_index
+  })
 }
 
 resource "aws_iam_role" "operator" {
@@ -129,5 +62,5 @@ resource "aws_iam_role" "operator" {
 resource "aws_iam_role_policy" "operator" {
   name   = "operations"
   role   = aws_iam_role.operator.id
-  policy = data.aws_iam_policy_document.operator.json
+  policy = local.operator_policy
 }

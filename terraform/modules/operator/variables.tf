@@ -49,6 +49,17 @@ variable "worker_role_arn" {
   type        = string
 }
 
+variable "source_bucket" {
+  description = "Bucket of the documents (`backfill` and `dlq reprocess` read it)."
+  type        = string
+}
+
+variable "source_prefix" {
+  description = "Prefix of the documents in the bucket (\"\" for all)."
+  type        = string
+  default     = ""
+}
+
 variable "smoke_bucket" {
   description = "Bucket `ocr-cluster smoke` writes its test document to."
   type        = string
