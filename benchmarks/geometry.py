@@ -150,7 +150,8 @@ def _words(rows: list[dict], group: str) -> dict[str, int]:
 
 
 def _upright(kind: str) -> bool:
-    return kind.startswith("upright") or kind.startswith("harness-")
+    """Horizontal pages neither turned nor skewed (the harness's 2-degree scan is skewed)."""
+    return kind.startswith("upright") or (kind.startswith("harness-") and kind != "harness-degraded-skew")
 
 
 def _decoded(data: bytes) -> list[PageInput]:

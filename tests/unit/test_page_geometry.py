@@ -33,12 +33,17 @@ def read(stage: OcrStage, page: scanned.ScannedPage):
     return stage.process_fetched(Job("b", page.key), FetchedObject(page.data, len(page.data), "etag", "", 0.0))
 
 
+@pytest.fixture(scope="module")
+def docs(stage: OcrStage) -> dict:
+    """Each kind read once (the tests below look at different sides of the same reading)."""
+    return {kind: read(stage, page) for kind, page in PAGES.items()}
+
+
 @pytest.mark.parametrize("kind", scanned.KINDS)
-def test_each_kind_of_page_is_found_by_its_own_words(stage: OcrStage, kind: str) -> None:
+def test_each_kind_of_page_is_found_by_its_own_words(docs: dict, kind: str) -> None:
     """Found: all but one of its words read exactly (the engine confuses a kanji now and then: 郎/朗,
     邦/部; ``benchmarks.geometry`` counts them all); within its kind's CER bound."""
-    page = PAGES[kind]
-    doc = read(stage, page)
+    page, doc = PAGES[kind], docs[kind]
     squashed = "".join(doc.text.split())
     missed = [w for w in page.words if w not in squashed]
     assert len(missed) <= 1, (missed, doc.text)
@@ -46,20 +51,20 @@ def test_each_kind_of_page_is_found_by_its_own_words(stage: OcrStage, kind: str)
 
 
 @pytest.mark.parametrize(("kind", "rotation"), [("rotated-90", 270), ("rotated-180", 180), ("rotated-270", 90)])
-def test_a_page_fed_the_wrong_way_is_turned_and_says_so(stage: OcrStage, kind: str, rotation: int) -> None:
-    page = read(stage, PAGES[kind]).pages[0]
+def test_a_page_fed_the_wrong_way_is_turned_and_says_so(docs: dict, kind: str, rotation: int) -> None:
+    page = docs[kind].pages[0]
     assert (page.rotation, page.direction) == (rotation, "horizontal")
     assert page.geometry_timings["osd_s"] > 0 and page.geometry_timings["turn_s"] > 0
 
 
-def test_a_skewed_page_is_straightened_by_its_angle(stage: OcrStage) -> None:
-    page = read(stage, PAGES["skewed-10"]).pages[0]
+def test_a_skewed_page_is_straightened_by_its_angle(docs: dict) -> None:
+    page = docs["skewed-10"].pages[0]
     assert 9.7 <= abs(page.skew) <= 10.3 and page.rotation == 0
 
 
 @pytest.mark.parametrize(("kind", "direction"), [("vertical", "vertical"), ("mixed", "mixed")])
-def test_vertical_text_is_read_as_vertical(stage: OcrStage, kind: str, direction: str) -> None:
-    page = read(stage, PAGES[kind]).pages[0]
+def test_vertical_text_is_read_as_vertical(docs: dict, kind: str, direction: str) -> None:
+    page = docs[kind].pages[0]
     assert page.direction == direction and page.geometry_timings["vertical_s"] > 0
 
 
@@ -67,15 +72,15 @@ def test_vertical_text_is_read_as_vertical(stage: OcrStage, kind: str, direction
     ("upright-300", 300, "metadata"), ("upright-300-nodpi", 300, "paper-size"),
     ("upright-200", 200, "metadata"), ("upright-200-nodpi", 200, "paper-size"), ("rotated-180", 300, "pdf-scan"),
 ])
-def test_the_record_says_which_resolution_was_used(stage: OcrStage, kind: str, dpi: int, source: str) -> None:
-    page = read(stage, PAGES[kind]).pages[0]
+def test_the_record_says_which_resolution_was_used(docs: dict, kind: str, dpi: int, source: str) -> None:
+    page = docs[kind].pages[0]
     assert (page.dpi, page.dpi_source) == (dpi, source)
-    assert read(stage, PAGES[kind]).to_source()["pages"][0]["dpi_source"] == source
+    assert docs[kind].to_source()["pages"][0]["dpi_source"] == source
 
 
 @pytest.mark.parametrize("kind", ["upright-300", "upright-200-nodpi"])
-def test_an_upright_page_pays_for_no_extra_pass(stage: OcrStage, kind: str) -> None:
-    page = read(stage, PAGES[kind]).pages[0]
+def test_an_upright_page_pays_for_no_extra_pass(docs: dict, kind: str) -> None:
+    page = docs[kind].pages[0]
     assert set(page.geometry_timings) == {"skew_s"} and page.geometry_s < 0.1 * page.ocr_s
     assert (page.rotation, page.skew, page.direction) == (0, 0.0, "horizontal")
 
