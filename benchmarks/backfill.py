@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
-from pipeline.samples import INVOICE, encode, render_page
+from pipeline.devstack.samples import INVOICE, encode, render_page
 
 OUT = Path("out/bench/backfill.json")
 
@@ -36,7 +36,7 @@ def dense_page(number: int, lines: int) -> bytes:
 
 def single_engine_rate(settings, pages: list[bytes], warmup: int = 2) -> float:
     """Pages/s of one warm engine in this process (decode + recognise + clean, as a worker does)."""
-    from pipeline.stage import OcrStage, decode_page
+    from pipeline.engine.stage import OcrStage, decode_page
 
     stage = OcrStage(settings)
     stage.setup()
@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> dict:
     """The whole benchmark on the local stack."""
     import boto3
 
-    from pipeline.batch import run_backfill
-    from pipeline.devstack import start_stack
-    from pipeline.raycluster import connect
+    from pipeline.batch.run import run_backfill
+    from pipeline.devstack.stack import start_stack
+    from pipeline.fleet.raycluster import connect
     from pipeline.settings import Settings
 
     stack = start_stack()

@@ -1,4 +1,4 @@
-"""The batch backfill on the same pages: the objects under a fresh prefix, ``pipeline.batch.run_backfill``
+"""The batch backfill on the same pages: the objects under a fresh prefix, ``pipeline.batch.run.run_backfill``
 on a local Ray with the same number of CPUs, then the same quality checks on its index.
 
 Its wall time is the backfill's own ``elapsed_s`` (listing, Ray Data start-up, actors, OCR, bulk
@@ -11,14 +11,14 @@ from typing import Any
 
 from benchmarks.corpus import BenchDoc
 from benchmarks.streamrun import bench_settings, upload
-from pipeline.raycluster import connect
+from pipeline.fleet.raycluster import connect
 
 
 def measure_batch(stack: Any, docs: list[BenchDoc], cores: int) -> tuple[dict[str, Any], Any]:
     """(summary of the backfill, its settings) for ``docs`` on ``cores`` CPUs."""
     import ray
 
-    from pipeline.batch import run_backfill
+    from pipeline.batch.run import run_backfill
 
     settings, bucket = bench_settings(stack, f"b{cores}")
     upload(docs, bucket)

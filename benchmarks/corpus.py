@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageFilter
 
-from pipeline.samples import encode, render_page
+from pipeline.devstack.samples import encode, render_page
 
 A4_300 = (2480, 3508)
 A4_200 = (1654, 2339)

@@ -13,7 +13,7 @@ from benchmarks.corpus import A4_300, FONT_300, BenchDoc, Query, compose
 from benchmarks.limit import measure_limit
 from benchmarks.report import decode_line, with_decode
 from benchmarks.streamrun import measure_stream
-from pipeline.samples import encode
+from pipeline.devstack.samples import encode
 from pipeline.settings import Settings
 
 WORDS = ("請求書", "株式会社", "合計金額", "御中", "納期", "契約", "Invoice", "total", "JPY", "Delivery")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=45)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args(argv)
-    from pipeline.devstack import start_stack
+    from pipeline.devstack.stack import start_stack
 
     docs = dense_docs(args.pages, args.lines)
     settings = Settings()

@@ -5,7 +5,7 @@ harness's pages (time and CER, one process).
     python -m benchmarks.engine_input [--pages 40]
 
 ``SetImage(PIL.Image)`` re-encodes the image for Leptonica to decode again; the stage hands
-Tesseract the raw pixels (``pipeline.ocr.set_pixels``). Quoted in the README, never asserted.
+Tesseract the raw pixels (``pipeline.engine.ocr.set_pixels``). Quoted in the README, never asserted.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 
 from benchmarks.corpus import generate
 from benchmarks.quality import character_error_rate
-from pipeline.documents import OpenedDocument
-from pipeline.ocr import set_pixels
+from pipeline.engine.documents import OpenedDocument
+from pipeline.engine.ocr import set_pixels
+from pipeline.engine.textclean import clean_text
 from pipeline.settings import Settings
-from pipeline.textclean import clean_text
 
 
 def compare_inputs(pages: int) -> dict[str, dict[str, float]]:
@@ -61,7 +61,7 @@ def compare_rasters(pages: int, dpi: int = 300) -> dict[str, float]:
     page's own image (``documents.embedded_scan``, what the stage now does with a scanned page)."""
     import pypdfium2 as pdfium
 
-    from pipeline.documents import embedded_scan
+    from pipeline.engine.documents import embedded_scan
 
     totals = {"grey": 0.0, "colour -> grey": 0.0, "embedded scan": 0.0}
     count = 0

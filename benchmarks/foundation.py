@@ -24,8 +24,8 @@ def stage_overhead(stack: Any, pages: int, quick: bool) -> dict[str, Any]:
     """Stage seconds vs engine seconds per page, interleaved page by page to share any noise."""
     import boto3
 
-    from pipeline.devstack import create_resources
-    from pipeline.stage import OcrStage
+    from pipeline.devstack.stack import create_resources
+    from pipeline.engine.stage import OcrStage
 
     docs = [d for d in generate(pages, quick=quick, degraded=False) if d.page_count == 1][:pages]
     res = create_resources(stack, suffix="-stage")
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small pages (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=Path("out/bench/foundation.json"))
     args = parser.parse_args(argv)
-    from pipeline.devstack import start_stack
+    from pipeline.devstack.stack import start_stack
 
     stack = start_stack()
     try:

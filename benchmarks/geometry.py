@@ -24,10 +24,10 @@ from PIL import Image
 
 from benchmarks.corpus import generate
 from benchmarks.scanned import KINDS, scanned_pages
-from pipeline.documents import OpenedDocument, PageInput
-from pipeline.quality import character_error_rate
+from pipeline.engine.documents import OpenedDocument, PageInput
+from pipeline.engine.quality import character_error_rate
+from pipeline.engine.stage import OcrStage
 from pipeline.settings import Settings
-from pipeline.stage import OcrStage
 
 PATHS = ("previous", "resolution", "geometry")
 

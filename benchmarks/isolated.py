@@ -34,7 +34,7 @@ def pin(pid: int, cpus: set[int]) -> None:
 
 def descendants(root: int, table: list | None = None) -> list[int]:
     """``root``'s child processes, theirs, and so on (from ``table``, or the processes now)."""
-    from pipeline.procs import processes
+    from pipeline.fleet.procs import processes
 
     children: dict[int, list[int]] = {}
     for proc in processes() if table is None else table:
@@ -66,7 +66,7 @@ def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     import ray
 
     from benchmarks.streamrun import bench_settings, upload, wait_for_queue
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     settings, bucket = bench_settings(stack, "iso")
     upload(docs, bucket)
@@ -89,8 +89,8 @@ def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     import ray
 
     from benchmarks.streamrun import bench_settings, upload
-    from pipeline.batch import run_backfill
-    from pipeline.raycluster import connect
+    from pipeline.batch.run import run_backfill
+    from pipeline.fleet.raycluster import connect
 
     settings, bucket = bench_settings(stack, "isob")
     upload(docs, bucket)
@@ -110,7 +110,7 @@ def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
 
 
 def _move_actors(ocr: set[int], done: threading.Event) -> None:
-    from pipeline.procs import processes
+    from pipeline.fleet.procs import processes
 
     moved: set[int] = set()
     while not done.wait(0.05):
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.corpus import generate
     from benchmarks.dense import dense_docs
-    from pipeline.devstack import start_stack
+    from pipeline.devstack.stack import start_stack
     from pipeline.settings import Settings
 
     docs = dense_docs(args.pages, args.dense_lines) if args.dense_lines else generate(args.pages)

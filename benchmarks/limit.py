@@ -40,7 +40,7 @@ class LimitResult:
 
 def decoded_pages(docs: list[BenchDoc], settings: Any) -> list[tuple[PageRef, Any]]:
     """Every page of every document decoded (or rasterised) by the stage's own ``open``."""
-    from pipeline.stage import OcrStage, decode_page
+    from pipeline.engine.stage import OcrStage, decode_page
 
     stage = OcrStage(settings)
     out = []
@@ -56,7 +56,7 @@ def decoded_pages(docs: list[BenchDoc], settings: Any) -> list[tuple[PageRef, An
 def _worker(docs: list[BenchDoc], settings: Any, barrier: Any, tasks: Any, results: Any) -> None:
     """One limit process: decode, warm up, wait at the barrier, then OCR pages from the queue."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    from pipeline.ocr import get_engine
+    from pipeline.engine.ocr import get_engine
 
     started = time.perf_counter()
     pages = decoded_pages(docs, settings)

@@ -25,7 +25,7 @@ def long_pdf(pages: int, lines: int) -> bytes:
     from PIL import Image
 
     from benchmarks.backfill import dense_page
-    from pipeline.samples import encode
+    from pipeline.devstack.samples import encode
 
     return encode([Image.open(io.BytesIO(dense_page(n, lines))) for n in range(pages)], "PDF")
 
@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
     import ray
 
-    from pipeline.batch import run_backfill
-    from pipeline.devstack import start_stack
-    from pipeline.raycluster import connect
+    from pipeline.batch.run import run_backfill
+    from pipeline.devstack.stack import start_stack
+    from pipeline.fleet.raycluster import connect
     from pipeline.settings import Settings
 
     stack = start_stack()

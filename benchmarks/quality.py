@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.corpus import BenchDoc
-from pipeline.quality import character_error_rate
+from pipeline.engine.quality import character_error_rate
 
 TOP_N = 10
 

@@ -80,7 +80,7 @@ def _baseline(docs: list[BenchDoc], cfg: BenchConfig, settings: Any) -> tuple[An
 
 def _per_core_runs(docs: list[BenchDoc], cfg: BenchConfig, settings: Any, baseline: Any,
                    rows: list[dict]) -> list[dict[str, Any]]:
-    from pipeline.devstack import start_stack
+    from pipeline.devstack.stack import start_stack
 
     stack = start_stack(log_dir=cfg.out)
     runs = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from benchmarks.corpus import BenchDoc
 from benchmarks.rss import RssSampler
-from pipeline.raycluster import connect
+from pipeline.fleet.raycluster import connect
 
 
 @dataclass
@@ -44,7 +44,7 @@ class StreamResult:
 
 def bench_settings(stack: Any, label: str) -> Any:
     """Fresh bucket/queue/DLQ and index for one run; everything else the production defaults."""
-    from pipeline.devstack import create_resources
+    from pipeline.devstack.stack import create_resources
     from pipeline.settings import Settings
 
     suffix = f"-{label}-{uuid.uuid4().hex[:6]}"
@@ -83,7 +83,7 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
 
 def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0) -> StreamResult:
     """Fill the queue with ``docs``, then run the service on ``cores`` CPUs until the queue is quiet."""
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     settings, bucket = bench_settings(stack, f"s{cores}")
     uploaded = upload(docs, bucket)
@@ -97,7 +97,7 @@ def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float =
 
 def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: float) -> StreamResult:
     """Upload ``docs`` one by one at ``rate_pages_s`` while the service runs: message-to-indexed latency."""
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     settings, bucket = bench_settings(stack, f"p{cores}")
     interval = max(d.page_count for d in docs) / rate_pages_s

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     languages: str = Field("jpn+eng", description="Tesseract languages.")
     tessdata: str = Field(DEBIAN_TESSDATA, description="Directory holding the .traineddata files.")
     engine: str = Field(
-        "pipeline.ocr:Engine", description="The engine class (module:Class); a seam for other engines and fault tests."
+        "pipeline.engine.ocr:Engine",
+        description="The engine class (module:Class); a seam for other engines and fault tests.",
     )
     vertical_language: str = Field(
         "jpn_vert", description="Reader of blocks set vertically (Debian tesseract-ocr-jpn-vert); empty: off."

@@ -16,7 +16,7 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 @pytest.fixture(scope="session")
 def stack() -> Iterator:
     """moto (S3+SQS) and osmem-server (OpenSearch) on free ports; AWS_* and OCR_* exported."""
-    from pipeline.devstack import start_stack
+    from pipeline.devstack.stack import start_stack
 
     saved = dict(os.environ)
     local = start_stack()
@@ -29,7 +29,7 @@ def stack() -> Iterator:
 @pytest.fixture
 def resources(stack):
     """A new bucket -> queue -> DLQ chain for this test (maxReceiveCount 3)."""
-    from pipeline.devstack import create_resources
+    from pipeline.devstack.stack import create_resources
 
     return create_resources(stack, suffix="-" + uuid.uuid4().hex[:8])
 
@@ -56,7 +56,7 @@ def ray_local() -> Iterator[None]:
     """One local Ray for the session: 2 CPUs, no dashboard, 1 GB object store."""
     import ray
 
-    from pipeline.raycluster import connect
+    from pipeline.fleet.raycluster import connect
 
     connect(num_cpus=2)
     yield

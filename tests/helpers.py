@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from pipeline.dlq import peek
 from pipeline.errors import OcrClusterError
-from pipeline.messages import parse_body
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import make_client, refresh
+from pipeline.sources.dlq import peek
+from pipeline.sources.messages import parse_body
 
 
 def upload(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
@@ -20,7 +20,7 @@ def upload(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
 
 def run_until_idle(settings: Settings, idle_s: float = 2.0) -> Any:
     """Build and run the stream service on the session's Ray until the queue is quiet."""
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     service = build_stream(settings, exit_when_idle_s=idle_s)
     assert service.run() == 0

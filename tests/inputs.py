@@ -8,7 +8,7 @@ import zlib
 
 from PIL import Image
 
-from pipeline.samples import encode, render_page
+from pipeline.devstack.samples import encode, render_page
 
 KNOWN_LINES = ["請求書 No. 2024-0815", "株式会社サンプル 御中", "合計金額 ¥128,400", "Invoice total 128,400 JPY"]
 

@@ -51,9 +51,9 @@ def _ray_options(p: argparse.ArgumentParser) -> None:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from pipeline.batch import format_summary, run_backfill
-    from pipeline.batch_sources import parse_since
-    from pipeline.raycluster import connect
+    from pipeline.batch.run import format_summary, run_backfill
+    from pipeline.fleet.raycluster import connect
+    from pipeline.sources.listing import parse_since
     from pipeline.sources.s3 import ListingFilter
 
     settings = load_settings(args.env_file)
@@ -67,7 +67,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from pipeline.dlq import peek, summarise
+    from pipeline.sources.dlq import peek, summarise
 
     settings = load_settings(args.env_file)
     summary = summarise(peek(_sqs(), _dlq_url(settings), limit=args.limit))
@@ -85,9 +85,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _reprocess(args: argparse.Namespace) -> int:
-    from pipeline.batch import format_summary
-    from pipeline.raycluster import connect
-    from pipeline.redrive import reprocess
+    from pipeline.batch.reprocess import reprocess
+    from pipeline.batch.run import format_summary
+    from pipeline.fleet.raycluster import connect
 
     settings = load_settings(args.env_file)
     connect(args.address, args.cpus)
@@ -103,7 +103,7 @@ def _reprocess(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    from pipeline.redrive import redrive
+    from pipeline.batch.reprocess import redrive
 
     settings = load_settings(args.env_file)
     result = redrive(_sqs(), _dlq_url(settings), settings.queue_url, tuple(args.error_class), args.limit)

@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipeline.demo import run_demo
+    from pipeline.devstack.demo import run_demo
     from pipeline.logjson import setup_logging
 
     setup_logging("WARNING")
@@ -45,7 +45,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _stream(args: argparse.Namespace) -> int:
     from pipeline.logjson import setup_logging
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     settings = load_settings(args.env_file)
     setup_logging(settings.log_level, fmt=settings.log_format)
@@ -60,11 +60,11 @@ def _stream(args: argparse.Namespace) -> int:
 
 
 def _node_drain(args: argparse.Namespace) -> int:
-    from pipeline import imds
     from pipeline.errors import ConfigError
-    from pipeline.lifecycle import TerminationHook
+    from pipeline.fleet import imds
+    from pipeline.fleet.lifecycle import TerminationHook
+    from pipeline.fleet.nodedrain import drain_ray_node, stop_unit, target_state, watch
     from pipeline.logjson import setup_logging
-    from pipeline.nodedrain import drain_ray_node, stop_unit, target_state, watch
 
     settings = load_settings(args.env_file)
     setup_logging(settings.log_level, fmt=settings.log_format)
@@ -80,6 +80,6 @@ def _node_drain(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from pipeline.validate import run_checks
+    from pipeline.ops.validate import run_checks
 
     return run_checks(load_settings(args.env_file), offline=args.offline)

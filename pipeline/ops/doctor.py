@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import imds
+from pipeline.fleet import imds
 from pipeline.settings import DEBIAN_TESSDATA, NODE_ENV_FILE, Settings, load_settings
 from pipeline.sinks.opensearch import make_client
 from pipeline.sources.sqs import SqsQueue

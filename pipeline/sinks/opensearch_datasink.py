@@ -47,7 +47,7 @@ class OpenSearchDatasink(Datasink):
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> dict[str, Any]:
         """Bulk-index this task's documents; returns its outcome (counts and failure records)."""
-        from pipeline.raycluster import adopt_env
+        from pipeline.fleet.raycluster import adopt_env
         from pipeline.sinks.opensearch import BulkWriter
 
         adopt_env(self.env)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipeline.ocr import Engine, Recognised
+from pipeline.engine.ocr import Engine, Recognised
 
 CRASH_FLAG = Path("/tmp/ocr-cluster-test-crash-once")
 CRASH_WIDTH = 1237  # pages of this width crash the worker process the first time they are seen

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from pipeline.samples import encode, render_page
+from pipeline.devstack.samples import encode, render_page
 from tests.fault.invariant import assert_invariant
 
 pytestmark = [pytest.mark.stack, pytest.mark.ray, pytest.mark.tesseract, pytest.mark.slow]
@@ -22,7 +22,7 @@ def test_a_burst_of_1000_messages_keeps_memory_bounded_and_loses_nothing(setting
     keys = [f"burst/{i:04d}.png" for i in range(BURST)]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda k: s3.put_object(Bucket=resources.bucket, Key=k, Body=page), keys))
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     service = build_stream(settings.model_copy(update={"bulk_max_delay_s": 1.0}), exit_when_idle_s=4)
     limit = service.pool.size * settings.prefetch_per_worker

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.samples import encode, render_page
+from pipeline.devstack.samples import encode, render_page
 from tests.fault.invariant import assert_invariant
 from tests.helpers import indexed_keys, upload
 
@@ -61,7 +61,7 @@ def test_a_drained_worker_node_finishes_its_pages_and_nothing_is_redone(settings
     then ends; nothing is released for a retry."""
     from ray.cluster_utils import Cluster
 
-    from pipeline.nodedrain import drain_ray_node, ocr_worker_pids
+    from pipeline.fleet.nodedrain import drain_ray_node, ocr_worker_pids
 
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("OMP_THREAD_LIMIT", "1")

@@ -60,7 +60,7 @@ def wait_for(predicate, proc: subprocess.Popen, timeout_s: float = 120, what: st
 
 
 def test_consumer_killed_between_indexing_and_deleting_does_not_duplicate(stack, settings, sqs, s3):
-    from pipeline.devstack import create_resources
+    from pipeline.devstack.stack import create_resources
 
     short = create_resources(stack, suffix=f"-kill{int(time.time() * 1000) % 100000}", visibility_timeout_s=3)
     objects = {f"k/{i}.png": inputs.png_page([f"削除前 {i}"]) for i in range(3)}

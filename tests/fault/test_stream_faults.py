@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pipeline.samples import encode, render_page
+from pipeline.devstack.samples import encode, render_page
 from tests import inputs
 from tests.fault.engines import CRASH_FLAG, CRASH_WIDTH
 from tests.fault.invariant import assert_invariant
@@ -86,7 +86,7 @@ def _huge_pdf_page() -> bytes:
 def test_a_worker_killed_mid_page_loses_nothing(settings, resources, s3, sqs, ray_local):
     objects = pages(6)
     upload(s3, resources.bucket, objects)
-    from pipeline.service import build_stream
+    from pipeline.stream.build import build_stream
 
     service = build_stream(settings.model_copy(update={"engine": "tests.fault.engines:SlowEngine"}),
                            exit_when_idle_s=8)
@@ -115,7 +115,7 @@ def test_an_actor_that_crashes_is_replaced_and_its_page_retried(settings, resour
 
 
 def test_a_job_longer_than_the_visibility_timeout_is_not_picked_up_twice(stack, settings, s3, sqs, ray_local):
-    from pipeline.devstack import create_resources
+    from pipeline.devstack.stack import create_resources
 
     short = create_resources(stack, suffix="-vis" + str(int(time.time() * 1000) % 100000), visibility_timeout_s=3)
     doc = {"long/fax.tiff": encode([render_page([f"頁 {i}"]) for i in range(6)], "TIFF")}

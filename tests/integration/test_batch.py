@@ -14,9 +14,9 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.batch import run_backfill
+from pipeline.batch.run import run_backfill
 from pipeline.cli import main
-from pipeline.samples import encode, render_page, text_layer_pdf
+from pipeline.devstack.samples import encode, render_page, text_layer_pdf
 from pipeline.sinks.opensearch import make_client, refresh
 from pipeline.sources.s3 import ListingFilter, list_jobs
 from tests import inputs

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 
+from pipeline.batch.reprocess import redrive, reprocess
 from pipeline.cli import main
-from pipeline.messages import native_body, parse_body
 from pipeline.models import Job
-from pipeline.redrive import redrive, reprocess
+from pipeline.sources.messages import native_body, parse_body
 from pipeline.sources.sqs import Message, SqsQueue
 from tests import inputs
 from tests.helpers import dlq_reasons, indexed_keys, queue_depth, upload
@@ -129,7 +129,7 @@ def test_a_move_task_refused_for_another_reason_is_an_error_not_a_silent_copy():
 
 
 def test_message_attributes_of_a_received_message_survive_a_copy():
-    from pipeline.redrive import _attributes
+    from pipeline.batch.reprocess import _attributes
 
     message = Message("id", "h", "{}", attributes={"ErrorClass": "X", "ErrorReason": "r", "Source": "uploader"})
     assert _attributes(message) == {"MessageAttributes": {"Source": {"DataType": "String", "StringValue": "uploader"}}}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.devstack import free_port
+from pipeline.devstack.stack import free_port
 from tests import inputs
 from tests.helpers import indexed_keys, upload
 

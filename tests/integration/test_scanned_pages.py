@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import scanned
-from pipeline.quality import character_error_rate
+from pipeline.engine.quality import character_error_rate
 from pipeline.sinks.opensearch import make_client, refresh
 from tests.helpers import dlq_reasons, indexed_keys, run_until_idle, upload
 

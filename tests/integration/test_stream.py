@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from pipeline.samples import encode, render_page, sample_documents
+from pipeline.devstack.samples import encode, render_page, sample_documents
 from tests import inputs
 from tests.helpers import dlq_reasons, indexed_keys, queue_depth, run_until_idle, upload
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.validate import run_checks
+from pipeline.ops.validate import run_checks
 
 pytestmark = [pytest.mark.stack, pytest.mark.tesseract]
 
@@ -44,7 +44,7 @@ def test_the_scaling_metrics_reach_cloudwatch(settings, resources, sqs) -> None:
 
     import boto3
 
-    from pipeline.scaling import BacklogPublisher
+    from pipeline.fleet.scaling import BacklogPublisher
     from pipeline.sources.sqs import SqsQueue
 
     for i in range(6):

@@ -39,15 +39,16 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from pipeline import cli, ledger
+from pipeline import cli
+from pipeline.batch.reprocess import held, start_move_task
 from pipeline.errors import ConfigError
-from pipeline.lifecycle import TerminationHook
+from pipeline.fleet.lifecycle import TerminationHook
+from pipeline.fleet.scaling import BacklogPublisher
 from pipeline.models import Failure, Job
 from pipeline.ops import ami, doctor, smoke
-from pipeline.redrive import held, start_move_task
-from pipeline.scaling import BacklogPublisher
 from pipeline.sources.s3 import bucket_versioned, fetch_object, list_jobs
 from pipeline.sources.sqs import SqsQueue
+from pipeline.stream import ledger
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = {
@@ -333,7 +334,7 @@ def test_doctor_and_validate_read_the_queue_and_dlq_under_the_node_role(
         settings = doctor.check_settings(None)[1]
         check = doctor.check_queue(settings, doctor.DoctorOptions(timeout_s=5))
         assert check.status == doctor.WARN and "dlq=1" in check.detail, check.detail
-        from pipeline.validate import online_checks
+        from pipeline.ops.validate import online_checks
 
         name, queue_check = online_checks(settings)[0]
         assert name == "queue" and fleet.dlq_url in queue_check()

@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline import ledger
-from pipeline.scaling import PUBLISHED, BacklogPublisher
+from pipeline.fleet.scaling import PUBLISHED, BacklogPublisher
 from pipeline.settings import Settings
 from pipeline.sources.sqs import SqsQueue
-from pipeline.stream import StreamService
+from pipeline.stream import ledger
+from pipeline.stream.service import StreamService
 from tests.infra import tfrender
 
 NAMESPACE_REFS = ("${var.metrics_namespace}",)

@@ -137,7 +137,7 @@ def test_the_real_engine_reads_every_word_of_the_smoke_page() -> None:
 
     from PIL import Image
 
-    from pipeline.ocr import get_engine
+    from pipeline.engine.ocr import get_engine
 
     tessdata = "/usr/share/tesseract-ocr/5/tessdata"
     if not (Path(tessdata) / "jpn.traineddata").exists():

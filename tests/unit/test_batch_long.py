@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 
-from pipeline.batch_long import Assembler, page_ranges
+from pipeline.batch.long import Assembler, page_ranges
 from pipeline.models import PageResult
 
 JOB = {"tag": "", "bucket": "b", "key": "long.pdf", "version_id": "", "etag": "", "size": -1}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.batch import MAX_ROWS_PER_BLOCK, input_blocks
+from pipeline.batch.run import MAX_ROWS_PER_BLOCK, input_blocks
 
 
 def test_a_short_run_hands_out_one_object_at_a_time() -> None:
@@ -18,7 +18,7 @@ def test_a_long_run_never_puts_more_than_the_cap_in_one_actor_task() -> None:
 
 
 def test_the_largest_objects_are_handed_out_first() -> None:
-    from pipeline.batch import largest_first
+    from pipeline.batch.run import largest_first
     from pipeline.models import Job
 
     items = [(Job("b", key, size=size), key) for key, size in
@@ -27,7 +27,7 @@ def test_the_largest_objects_are_handed_out_first() -> None:
 
 
 def test_blocks_of_several_objects_each_get_one_of_the_largest() -> None:
-    from pipeline.batch import largest_first
+    from pipeline.batch.run import largest_first
     from pipeline.models import Job
 
     items = [(Job("b", f"{size}.png", size=size), "") for size in range(1, 11)]  # 10 objects, 3 blocks

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pipeline import errors
+from pipeline.devstack.samples import render_page, sample_documents
+from pipeline.engine.ocr import Engine, get_engine
+from pipeline.engine.quality import character_error_rate
+from pipeline.engine.stage import OcrStage
 from pipeline.models import Job
-from pipeline.ocr import Engine, get_engine
-from pipeline.quality import character_error_rate
-from pipeline.samples import render_page, sample_documents
 from pipeline.settings import DEBIAN_TESSDATA, Settings
 from pipeline.sources.s3 import FetchedObject
-from pipeline.stage import OcrStage
 
 pytestmark = pytest.mark.tesseract
 
@@ -36,7 +36,7 @@ def test_known_text_is_found(stage: OcrStage, sample) -> None:
 
 
 def test_the_engine_is_warm_and_shared(stage: OcrStage) -> None:
-    assert get_engine("jpn+eng", DEBIAN_TESSDATA, "pipeline.ocr:Engine") is stage.engine
+    assert get_engine("jpn+eng", DEBIAN_TESSDATA, "pipeline.engine.ocr:Engine") is stage.engine
 
 
 def test_yen_and_cjk_spacing_are_cleaned(stage: OcrStage) -> None:
@@ -46,7 +46,7 @@ def test_yen_and_cjk_spacing_are_cleaned(stage: OcrStage) -> None:
 
 
 def encode_png(image) -> bytes:
-    from pipeline.samples import encode
+    from pipeline.devstack.samples import encode
 
     return encode(image, "PNG")
 

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from benchmarks import scanned
-from pipeline.documents import OpenedDocument
-from pipeline.geometry import estimate_skew, straighten, turn
-from pipeline.resolution import from_paper_size, image_resolution, square_pixels
+from pipeline.engine.documents import OpenedDocument
+from pipeline.engine.geometry import estimate_skew, straighten, turn
+from pipeline.engine.resolution import from_paper_size, image_resolution, square_pixels
 
 
 def opened_page(data: bytes):

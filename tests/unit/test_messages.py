@@ -8,8 +8,8 @@ from urllib.parse import quote_plus
 import pytest
 
 from pipeline.errors import BadMessage
-from pipeline.messages import native_body, parse_body
 from pipeline.models import Job
+from pipeline.sources.messages import native_body, parse_body
 
 HOSTILE_KEYS = [
     "scans/with space.png",

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.lifecycle import TerminationHook
-from pipeline.nodedrain import target_state, watch
+from pipeline.fleet.lifecycle import TerminationHook
+from pipeline.fleet.nodedrain import target_state, watch
 
 INSTANCE = "i-0123456789abcdef0"
 

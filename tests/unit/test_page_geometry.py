@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 from benchmarks import scanned
+from pipeline.engine.ocr import get_engine
+from pipeline.engine.quality import character_error_rate
+from pipeline.engine.stage import OcrStage
 from pipeline.models import Job
-from pipeline.ocr import get_engine
-from pipeline.quality import character_error_rate
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject
-from pipeline.stage import OcrStage
 
 pytestmark = pytest.mark.tesseract
 

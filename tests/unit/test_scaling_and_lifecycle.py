@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.lifecycle import TerminationHook
-from pipeline.scaling import Backlog, metric_data
+from pipeline.fleet.lifecycle import TerminationHook
+from pipeline.fleet.scaling import Backlog, metric_data
 
 
 def test_backlog_per_instance_and_time_to_clear() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.textclean import clean_text
+from pipeline.engine.textclean import clean_text
 
 
 @pytest.mark.parametrize(

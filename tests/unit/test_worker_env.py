@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.raycluster import adopt_env, worker_env
+from pipeline.fleet.raycluster import adopt_env, worker_env
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline import imds
-from pipeline.lifecycle import TerminationHook
+from pipeline.fleet import imds
+from pipeline.fleet.lifecycle import TerminationHook
 
 log = logging.getLogger("ocr_cluster.nodedrain")
 TERMINATED = "Terminated"
@@ -76,7 +76,7 @@ def drain_ray_node(
 
 def ocr_worker_pids(raylets: set[int] | None = None) -> list[int]:
     """Processes of OCR worker actors on this machine (children of ``raylets`` only, if given)."""
-    from pipeline.procs import processes
+    from pipeline.fleet.procs import processes
 
     return [p.pid for p in processes()
             if p.title.startswith(OCR_WORKER_TITLE) and (raylets is None or p.parent in raylets)]

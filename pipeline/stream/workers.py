@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.documents import OpenedDocument
+from pipeline.engine.documents import OpenedDocument
+from pipeline.engine.stage import decode_page, warm_stage
 from pipeline.errors import WorkerLost, classify
 from pipeline.models import Document, Failure, Job, PageResult
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject
-from pipeline.stage import decode_page, warm_stage
 
 
 @dataclass
@@ -148,7 +148,7 @@ class WorkerPool:
         """Start actors until ``target`` are live or starting; with ``wait``, until they are ready."""
         import ray
 
-        from pipeline.raycluster import worker_env
+        from pipeline.fleet.raycluster import worker_env
 
         remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
         env = worker_env()

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.devstack import start_stack
-from pipeline.dlq import peek, summarise
-from pipeline.samples import sample_documents
+from pipeline.devstack.samples import sample_documents
+from pipeline.devstack.stack import start_stack
 from pipeline.settings import load_settings
 from pipeline.sinks.opensearch import make_client, refresh
+from pipeline.sources.dlq import peek, summarise
 
 SEARCHES = ("請求書", "秘密保持", "納期", "invoice")
 
@@ -31,7 +31,7 @@ def run_demo(workdir: Path, num_cpus: int | None = None, idle_s: float = 3.0) ->
         for sample in samples:
             s3.put_object(Bucket=stack.bucket, Key=sample.key, Body=sample.data)
         print(f"uploaded {len(samples)} documents to s3://{stack.bucket}/incoming/ (S3 events -> SQS)", flush=True)
-        from pipeline.service import build_stream
+        from pipeline.stream.build import build_stream
 
         print("starting Ray and the OCR workers ...", flush=True)
         service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=num_cpus)

@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.batch import BatchSummary, run_jobs
-from pipeline.dlq import error_class_of
+from pipeline.batch.run import BatchSummary, run_jobs
 from pipeline.errors import BadMessage, ConfigError
-from pipeline.messages import parse_body
 from pipeline.models import Job
 from pipeline.settings import Settings
+from pipeline.sources.dlq import error_class_of
+from pipeline.sources.messages import parse_body
 from pipeline.sources.sqs import Message, SqsQueue, queue_arn
 
 ERROR_ATTRIBUTES = ("ErrorClass", "ErrorReason", "ErrorDetail", "OriginalMessageId", "ReceiveCount")

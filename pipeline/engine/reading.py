@@ -3,7 +3,7 @@
 Scanners and fax servers feed pages skewed, sideways and upside down, and Japanese documents are
 often set vertically (columns right to left). Each page goes through:
 
-1. **Skew** (every page, ~1% of a reading): :func:`pipeline.geometry.estimate_skew`; a page
+1. **Skew** (every page, ~1% of a reading): :func:`pipeline.engine.geometry.estimate_skew`; a page
    skewed by ``deskew_min_deg`` or more is straightened before anything reads it.
 2. **The reading**: the page's languages, full layout analysis, at the page's resolution. An
    upright horizontal page ends here (its cost: step 1 and one look at the blocks).
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
+from pipeline.engine.geometry import estimate_skew, straighten, turn
+from pipeline.engine.ocr import Engine, Recognised
 from pipeline.errors import EngineTimeout
-from pipeline.geometry import estimate_skew, straighten, turn
-from pipeline.ocr import Engine, Recognised
 
 VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
 TURNED_MARGIN = 2.0  # a page OSD turned is read upright as usual: kept unless it reads clearly worse

@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from pipeline.imds import instance_id
+from pipeline.fleet.imds import instance_id
 from pipeline.settings import Settings
 
 log = logging.getLogger("ocr_cluster.lifecycle")

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import ledger
 from pipeline.settings import Settings
+from pipeline.stream import ledger
 
 PUBLISHED = ("BacklogPerInstance", "PageWeightedBacklogSeconds", "PagesPerSecond", "DocumentsFailed")
 

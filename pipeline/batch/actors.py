@@ -1,6 +1,6 @@
 """The batch OCR step: a callable class for ``map_batches`` on an actor pool.
 
-Each actor builds one :class:`~pipeline.stage.OcrStage` and sets it up once (a warm engine), then
+Each actor builds one :class:`~pipeline.engine.stage.OcrStage` and sets it up once (a warm engine), then
 turns each row (a job) into a result row: the document (pickled, for the sink) or the failure's
 class and reason. Nothing raises out of ``__call__``: a corrupt object is a row, not a crash.
 """
@@ -48,11 +48,11 @@ class OcrBatch:
     """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows.
 
     A document of ``split_pages`` pages or more (0: none) is only opened and counted: its row
-    comes back *deferred* (``deferred_pages``), for :mod:`pipeline.batch_long` to spread.
+    comes back *deferred* (``deferred_pages``), for :mod:`pipeline.batch.long` to spread.
     """
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None, split_pages: int = 0) -> None:
-        from pipeline.stage import warm_stage
+        from pipeline.engine.stage import warm_stage
 
         self.stage = warm_stage(settings, env)
         self.split_pages = split_pages
@@ -66,7 +66,7 @@ class OcrBatch:
 
     def one(self, row: dict[str, Any]) -> dict[str, Any]:
         """OCR one job row; any failure is sorted onto the error tree and returned as data."""
-        from pipeline.batch_sources import fetch_job
+        from pipeline.sources.listing import fetch_job
 
         job = row_job(row)
         out = {"tag": row.get("tag") or "", "bucket": job.bucket, "key": job.key, "version_id": job.version_id,

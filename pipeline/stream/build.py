@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pipeline.awsclients import aws_client
+from pipeline.fleet.raycluster import cluster_cpus, connect
 from pipeline.logjson import add_secret
-from pipeline.raycluster import cluster_cpus, connect
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import BulkWriter, ensure_index, make_client
 from pipeline.sources.sqs import SqsQueue
-from pipeline.stream import StreamService
-from pipeline.workers import WorkerPool
+from pipeline.stream.service import StreamService
+from pipeline.stream.workers import WorkerPool
 
 
 def build_stream(
@@ -46,7 +46,7 @@ def build_stream(
 def _lifecycle(settings: Settings):
     if not (settings.asg_name and settings.lifecycle_hook):
         return None
-    from pipeline.lifecycle import TerminationHook
+    from pipeline.fleet.lifecycle import TerminationHook
 
     return TerminationHook.for_this_instance(settings)
 
@@ -54,6 +54,6 @@ def _lifecycle(settings: Settings):
 def _publisher(settings: Settings):
     if not settings.cloudwatch_namespace:
         return None
-    from pipeline.scaling import BacklogPublisher
+    from pipeline.fleet.scaling import BacklogPublisher
 
     return BacklogPublisher.from_settings(settings)

@@ -1,7 +1,7 @@
 """The one OCR stage, called by both runtimes (stream actors and batch ``map_batches``).
 
 fetch -> sniff -> decode or rasterise (with the page's resolution) -> page geometry and
-recognition (:mod:`pipeline.reading`) -> clean -> assemble a :class:`Document`.
+recognition (:mod:`pipeline.engine.reading`) -> clean -> assemble a :class:`Document`.
 A stage object is set up once per process (warm engine, one S3 client) and then called per job,
 or per page when a runtime spreads a long document over several workers.
 """
@@ -12,15 +12,15 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline.documents import OpenedDocument, PageInput
+from pipeline.engine.documents import OpenedDocument, PageInput
+from pipeline.engine.ocr import Engine, get_engine, language_data_version
+from pipeline.engine.reading import GeometryOptions, read_page
+from pipeline.engine.textclean import clean_text
 from pipeline.errmap import from_third_party
 from pipeline.errors import OcrClusterError
 from pipeline.models import Document, Job, PageResult, document_id
-from pipeline.ocr import Engine, get_engine, language_data_version
-from pipeline.reading import GeometryOptions, read_page
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject, fetch_object
-from pipeline.textclean import clean_text
 
 
 class OcrStage:
@@ -140,7 +140,7 @@ class OcrStage:
 def warm_stage(settings: Settings, env: dict[str, str] | None = None) -> OcrStage:
     """The stage of a Ray worker process (stream worker, batch and range actors): the driver's
     environment adopted first (``raycluster.adopt_env``), then the engine loaded."""
-    from pipeline.raycluster import adopt_env
+    from pipeline.fleet.raycluster import adopt_env
 
     adopt_env(env)
     stage = OcrStage(settings)

@@ -21,13 +21,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.batch_ocr import OcrBatch, job_row, peak_rss_mb
-from pipeline.batch_progress import ProgressBar
-from pipeline.batch_sources import list_sources, split_existing
+from pipeline.batch.actors import OcrBatch, job_row, peak_rss_mb
+from pipeline.batch.progress import ProgressBar
+from pipeline.fleet.raycluster import worker_env
 from pipeline.models import Job
-from pipeline.raycluster import worker_env
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch_datasink import OpenSearchDatasink, empty_outcome, merge_outcome
+from pipeline.sources.listing import list_sources, split_existing
 from pipeline.sources.s3 import ListingFilter
 
 RESERVED_CPUS = 0.5  # left to the write tasks
@@ -136,7 +136,7 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
 
 def _spread(settings: Settings, deferred: list[dict[str, Any]], slots: int, env: dict[str, str], sink: Any) -> int:
     """The second pass over the deferred documents' page ranges; returns the actors it used."""
-    from pipeline.batch_long import page_ranges, spread_long_documents
+    from pipeline.batch.long import page_ranges, spread_long_documents
 
     ranges = page_ranges(deferred)
     actors, cpus_each = pool_shape(slots, len(ranges))
@@ -182,7 +182,7 @@ def announce(line: str, enabled: bool = True) -> None:
 
 def pool_shape(workers: int, jobs: int) -> tuple[int, float]:
     """(actors, CPUs per actor): one per CPU slot (or ``workers``), sharing all but ``RESERVED_CPUS``."""
-    from pipeline.raycluster import cluster_cpus
+    from pipeline.fleet.raycluster import cluster_cpus
 
     cpus = cluster_cpus()
     size = max(1, min(workers or cpus, jobs))

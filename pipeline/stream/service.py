@@ -17,16 +17,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import ledger
+from pipeline.engine.stage import assemble_document
 from pipeline.errors import BadMessage
-from pipeline.messages import parse_body
-from pipeline.metrics import StreamMetrics
 from pipeline.models import Document, Failure, Job, PageResult
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import BulkWriter
+from pipeline.sources.messages import parse_body
 from pipeline.sources.sqs import Message, SqsQueue
-from pipeline.stage import assemble_document
-from pipeline.workers import JobSplit, Task, TaskFailed, WorkerPool
+from pipeline.stream import ledger
+from pipeline.stream.metrics import StreamMetrics
+from pipeline.stream.workers import JobSplit, Task, TaskFailed, WorkerPool
 
 log = logging.getLogger("ocr_cluster.stream")
 
@@ -216,7 +216,7 @@ class StreamService:
         if time.monotonic() - self.last_resize < 5.0 or self.stopping.is_set():
             return
         self.last_resize = time.monotonic()
-        from pipeline.raycluster import draining_nodes, schedulable_cpus
+        from pipeline.fleet.raycluster import draining_nodes, schedulable_cpus
 
         self.draining = draining_nodes()
         target = self.s.ocr_workers or schedulable_cpus(self.draining)

@@ -1,6 +1,6 @@
 """Long documents in a backfill: their pages spread over the whole actor pool.
 
-The first pass (:mod:`pipeline.batch`) hands whole objects to the actors; an object of
+The first pass (:mod:`pipeline.batch.run`) hands whole objects to the actors; an object of
 ``batch_split_pages`` pages or more comes back from it *deferred* (opened and counted, not read).
 This second pass cuts each deferred document into ranges of ``PAGES_PER_RANGE`` pages::
 
@@ -21,13 +21,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.batch_ocr import peak_rss_mb, result_schema, row_job
-from pipeline.documents import OpenedDocument
+from pipeline.batch.actors import peak_rss_mb, result_schema, row_job
+from pipeline.engine.documents import OpenedDocument
+from pipeline.engine.stage import assemble_document, decode_page
 from pipeline.errors import ObjectChanged, classify
 from pipeline.models import PageResult
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject
-from pipeline.stage import assemble_document, decode_page
 
 PAGES_PER_RANGE = 8  # ~3.5 s of one core: fine-grained enough for a 16-core node, few fetches
 
@@ -46,7 +46,7 @@ class OcrRange:
     """One per actor: a warm stage; OCRs a range of pages of one document per row."""
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
-        from pipeline.stage import warm_stage
+        from pipeline.engine.stage import warm_stage
 
         self.stage = warm_stage(settings, env)
         self._key: tuple[str, str, str] | None = None
@@ -85,7 +85,7 @@ class OcrRange:
         """The row's object, fetched and opened once for as long as its ranges keep coming here."""
         key = (row["bucket"], row["key"], row.get("version_id") or "")
         if key != self._key or self._doc is None or self._fetched is None:
-            from pipeline.batch_sources import fetch_job
+            from pipeline.sources.listing import fetch_job
 
             self._close()
             self._fetched = fetch_job(self.stage, row_job(row))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.textclean import clean_text
+from pipeline.engine.textclean import clean_text
 
 
 def _squash(text: str) -> str:

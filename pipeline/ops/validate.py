@@ -15,15 +15,15 @@ def engine_checks(s: Settings) -> list[Check]:
     reader, OSD), one recognised page."""
 
     def languages() -> str:
-        from pipeline.ocr import check_languages, language_data_version, required_languages
+        from pipeline.engine.ocr import check_languages, language_data_version, required_languages
 
         needed = required_languages(s.languages, s.vertical_language, s.detect_orientation)
         check_languages(needed, s.tessdata)
         return language_data_version(needed, s.tessdata)
 
     def engine() -> str:
-        from pipeline.ocr import get_engine
-        from pipeline.samples import render_page
+        from pipeline.devstack.samples import render_page
+        from pipeline.engine.ocr import get_engine
 
         eng = get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation)
         text = eng.recognise(render_page(["OCR 検証 123"]), s.page_timeout_s).text
@@ -78,7 +78,7 @@ def online_checks(s: Settings) -> list[Check]:
 
 def run_checks(settings: Settings, offline: bool = False) -> int:
     """Run the checks, print a line each, return 0 when all pass."""
-    import pipeline.ocr  # noqa: F401  (sets OMP_THREAD_LIMIT before any engine loads)
+    import pipeline.engine.ocr  # noqa: F401  (sets OMP_THREAD_LIMIT before any engine loads)
 
     checks = engine_checks(settings) + ([] if offline else online_checks(settings))
     failed = 0

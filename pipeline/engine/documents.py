@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile
 
 from pipeline import errors
-from pipeline.resolution import image_resolution, square_pixels
+from pipeline.engine.resolution import image_resolution, square_pixels
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MIN_TEXT_LAYER_CHARS = 16
@@ -61,7 +61,7 @@ def sniff(data: bytes) -> str:
 @dataclass
 class PageInput:
     """One page ready for the engine: either text from a PDF text layer or an image, with the
-    resolution it is to be read at and where that came from (:mod:`pipeline.resolution`)."""
+    resolution it is to be read at and where that came from (:mod:`pipeline.engine.resolution`)."""
 
     page: int
     text: str | None = None

@@ -3,7 +3,7 @@
 The program owns the thread budget: ``OMP_THREAD_LIMIT=1`` is set before Tesseract is loaded
 (without it a page takes ~17 s instead of ~2 s on 2 cores), and one engine runs per process.
 Beside the reading languages it holds, warm too, the two readers a page may need on its way
-(:mod:`pipeline.reading` decides when): Tesseract's orientation detector (``osd``) and a
+(:mod:`pipeline.engine.reading` decides when): Tesseract's orientation detector (``osd``) and a
 vertical reader (``jpn_vert``, single block of vertical text, ``--psm 5``). Every reading is
 told the page's resolution.
 """
@@ -173,7 +173,7 @@ def set_pixels(api, image: Image.Image, dpi: int) -> None:
 
     ``SetImageBytes`` carries no resolution; without ``SetSourceResolution`` Tesseract assumes
     70 DPI and its layout analysis drops whole runs of lines of ordinary 300-DPI pages
-    (:mod:`pipeline.resolution`).
+    (:mod:`pipeline.engine.resolution`).
 
     tesserocr's ``SetImage(PIL.Image)`` re-encodes the image (as PNG for a decoded page) for
     Leptonica to decode again: ~0.07 s of a 300-DPI A4 page's ~0.4 s. Raw pixels skip both, and
@@ -203,7 +203,7 @@ def check_languages(languages: str, tessdata: str) -> None:
 
 
 def get_engine(
-    languages: str, tessdata: str, engine: str = "pipeline.ocr:Engine", vertical: str = "jpn_vert",
+    languages: str, tessdata: str, engine: str = "pipeline.engine.ocr:Engine", vertical: str = "jpn_vert",
     orientation: bool = True,
 ) -> Engine:
     """The process's warm engine for these languages (created on first use).

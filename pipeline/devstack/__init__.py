@@ -1,0 +1,1 @@
+"""The local stack (moto, osmem-server), the demo and its sample documents."""
