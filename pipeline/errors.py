@@ -21,7 +21,8 @@
     └── ConfigError                 the service cannot run as configured (exit 2)
 
 ``error_class`` is the short name written to the DLQ's ``ErrorClass`` attribute, the logs and
-the failure rows; ``classify`` maps third-party exceptions onto the tree.
+the failure rows; ``classify`` (and ``from_third_party`` for what is not ours) maps any exception
+onto the tree.
 """
 
 from __future__ import annotations
@@ -123,6 +124,64 @@ def classify(exc: BaseException) -> OcrClusterError:
     """Map any exception onto the tree; unknown ones are transient (a bug must not lose input)."""
     if isinstance(exc, OcrClusterError):
         return exc
-    from pipeline import errmap
+    return from_third_party(exc)
 
-    return errmap.from_third_party(exc)
+
+# Third-party exceptions (botocore, opensearch-py, Pillow) sorted onto the tree.
+_S3_MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound", "NoSuchVersion"}
+_S3_DENIED = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled", "InvalidObjectState"}
+
+
+def from_third_party(exc: BaseException) -> OcrClusterError:
+    """Sort one foreign exception; what we cannot place is transient so no input is lost."""
+    for mapper in (_from_botocore, _from_opensearch, _from_imaging):
+        mapped = mapper(exc)
+        if mapped is not None:
+            return mapped
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return StorageUnavailable(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, MemoryError):
+        return ImageTooLarge("the page did not fit in memory")
+    return TransientError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _from_botocore(exc: BaseException) -> OcrClusterError | None:
+    try:
+        from botocore import exceptions as bx
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, bx.ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        message = exc.response.get("Error", {}).get("Message", "") or code
+        if code in _S3_MISSING:
+            return ObjectMissing(f"the object does not exist ({code})")
+        if code in _S3_DENIED:
+            return AccessDenied(f"access denied ({code}: {message})")
+        return StorageUnavailable(f"AWS error {code}: {message}")
+    if isinstance(exc, (bx.BotoCoreError,)):
+        return StorageUnavailable(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def _from_opensearch(exc: BaseException) -> OcrClusterError | None:
+    try:
+        from opensearchpy import exceptions as ox
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, ox.ConnectionError):
+        return IndexUnavailable(f"OpenSearch unreachable: {exc}")
+    if isinstance(exc, ox.TransportError):
+        return IndexUnavailable(f"OpenSearch answered {exc.status_code}: {exc.error}")
+    return None
+
+
+def _from_imaging(exc: BaseException) -> OcrClusterError | None:
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return ImageTooLarge(str(exc))
+    if isinstance(exc, UnidentifiedImageError):
+        return CorruptDocument(f"the image cannot be read: {exc}")
+    if isinstance(exc, (OSError, SyntaxError, ValueError)) and "image" in str(exc).lower():
+        return CorruptDocument(f"the image is damaged: {exc}")
+    return None

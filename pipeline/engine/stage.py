@@ -16,8 +16,7 @@ from pipeline.engine.documents import OpenedDocument, PageInput
 from pipeline.engine.ocr import Engine, get_engine, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
 from pipeline.engine.textclean import clean_text
-from pipeline.errmap import from_third_party
-from pipeline.errors import OcrClusterError
+from pipeline.errors import OcrClusterError, from_third_party
 from pipeline.models import Document, Job, PageResult, document_id
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject, fetch_object

@@ -11,7 +11,7 @@ from fnmatch import fnmatch
 from typing import Any
 
 from pipeline import errors
-from pipeline.errmap import from_third_party
+from pipeline.errors import from_third_party
 from pipeline.models import Job
 
 log = logging.getLogger("ocr_cluster.s3")
