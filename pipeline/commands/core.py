@@ -1,4 +1,4 @@
-"""Core commands: demo (the main job on the local stack), stream, validate."""
+"""Core commands: demo (the main job on the local stack), stream, node-drain, validate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pipeline.settings import load_settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``demo``, ``stream`` and ``validate``."""
+    """Register ``demo``, ``stream``, ``node-drain`` and ``validate``."""
     p = sub.add_parser("demo", help="run sample documents through the stream path on the local stack")
     p.add_argument("--workdir", type=Path, default=Path(".devstack"), help="logs of the local servers")
     p.add_argument("--cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")

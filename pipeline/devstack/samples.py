@@ -86,14 +86,14 @@ def text_layer_pdf(lines: list[str] | tuple[str, ...]) -> bytes:
 
 def sample_documents(prefix: str = "incoming/") -> list[Sample]:
     """The demo's documents; the last is corrupt on purpose (a truncated JPEG)."""
-    invoice_jpeg = encode(render_page(CONTRACT).convert("RGB"), "JPEG")
+    contract_jpeg = encode(render_page(CONTRACT).convert("RGB"), "JPEG")
     return [
         Sample(f"{prefix}請求書 2024-0815.png", encode(render_page(INVOICE), "PNG"), tuple(INVOICE)),
-        Sample(f"{prefix}contracts/業務委託契約書+v2.jpg", invoice_jpeg, tuple(CONTRACT)),
+        Sample(f"{prefix}contracts/業務委託契約書+v2.jpg", contract_jpeg, tuple(CONTRACT)),
         Sample(f"{prefix}fax/送付状 (2 pages).tiff", encode([render_page(FAX), render_page(FAX_2)], "TIFF"),
                tuple(FAX + FAX_2)),
         Sample(f"{prefix}drawings/A-1024 rev C.pdf", encode([render_page(DRAWING), render_page(FAX_2)], "PDF"),
                tuple(DRAWING + FAX_2)),
         Sample(f"{prefix}reports/q3 report.pdf", text_layer_pdf(TEXT_LAYER), tuple(TEXT_LAYER)),
-        Sample(f"{prefix}scans/broken 100%.jpg", invoice_jpeg[: len(invoice_jpeg) // 3], (), corrupt=True),
+        Sample(f"{prefix}scans/broken 100%.jpg", contract_jpeg[: len(contract_jpeg) // 3], (), corrupt=True),
     ]

@@ -10,6 +10,8 @@ from pipeline.fleet.imds import instance_id
 from pipeline.settings import Settings
 
 log = logging.getLogger("ocr_cluster.lifecycle")
+
+
 class TerminationHook:
     """Keeps the instance in Terminating:Wait while the service drains, then lets it go."""
 

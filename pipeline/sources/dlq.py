@@ -17,7 +17,7 @@ class DlqSummary:
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, message: Message, max_examples: int = 3) -> None:
-        """Count one message under its ``ErrorClass`` (``RedrivePolicy`` when SQS moved it)."""
+        """Count one message under its ``ErrorClass`` (``MaxReceiveCountExceeded`` when SQS's redrive moved it)."""
         error_class = error_class_of(message)
         self.counts[error_class] += 1
         if len(self.examples[error_class]) < max_examples:
