@@ -2,9 +2,10 @@
 
 The program owns the thread budget: ``OMP_THREAD_LIMIT=1`` is set before Tesseract is loaded
 (without it a page takes ~17 s instead of ~2 s on 2 cores), and one engine runs per process.
-Beside the reading languages it holds, warm too, the two readers a page may need on its way
-(:mod:`pipeline.engine.reading` decides when): Tesseract's orientation detector (``osd``) and a
-vertical reader (``jpn_vert``, single block of vertical text, ``--psm 5``). Every reading is
+Beside the reading languages it holds the two readers a page may need on its way
+(:mod:`pipeline.engine.reading` decides when), loaded on first use and then kept warm:
+Tesseract's orientation detector (``osd``) and a vertical reader (``jpn_vert``, one block of
+vertical text, ``--psm 5``). Every reading is
 told the page's resolution.
 """
 
@@ -62,22 +63,47 @@ class Engine:
         self.version = "tesseract " + tesserocr.tesseract_version().split()[1]
         self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages)
         self._api.SetVariable("textord_noise_sizelimit", NOISE_SIZE_LIMIT)
-        psm = tesserocr.PSM
-        self._vertical = tesserocr.PyTessBaseAPI(path=tessdata, lang=vertical, psm=psm.SINGLE_BLOCK_VERT_TEXT) \
-            if vertical else None
-        if self._vertical is not None:
-            self._vertical.SetVariable("textord_noise_sizelimit", NOISE_SIZE_LIMIT)
-        self._osd = tesserocr.PyTessBaseAPI(path=tessdata, lang="osd", psm=psm.OSD_ONLY) if orientation else None
+        self._vertical_language = vertical
+        self._orientation = orientation
+        self._vertical_api = None
+        self._osd_api = None
 
     @property
     def reads_vertical(self) -> bool:
         """Whether this engine has a vertical reader."""
-        return self._vertical is not None
+        return bool(self._vertical_language)
 
     @property
     def detects_orientation(self) -> bool:
         """Whether this engine has an orientation detector."""
-        return self._osd is not None
+        return self._orientation
+
+    def load_readers(self) -> None:
+        """Load the vertical reader and OSD now (``validate`` does: a broken file shows at boot)."""
+        if self.reads_vertical:
+            self._vertical()
+        if self._orientation:
+            self._osd()
+
+    def _vertical(self):
+        """The vertical reader, loaded on the first page that needs it (~0.3 s once): the two
+        extra readers cost a worker 66 MiB (77 -> 143 MiB), which horizontal-only work need not pay."""
+        if self._vertical_api is None:
+            import tesserocr
+
+            self._vertical_api = tesserocr.PyTessBaseAPI(
+                path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT
+            )
+            self._vertical_api.SetVariable("textord_noise_sizelimit", NOISE_SIZE_LIMIT)
+        return self._vertical_api
+
+    def _osd(self):
+        """Tesseract's orientation detector, loaded on first use."""
+        if self._osd_api is None:
+            import tesserocr
+
+            self._osd_api = tesserocr.PyTessBaseAPI(path=self.tessdata, lang="osd", psm=tesserocr.PSM.OSD_ONLY)
+        return self._osd_api
 
     def recognise(self, image: Image.Image, timeout_s: float, dpi: int = 300, layout: bool = False) -> Recognised:
         """OCR one page image at ``dpi``; raises :class:`EngineTimeout` past ``timeout_s``.
@@ -88,29 +114,30 @@ class Engine:
 
     def read_vertical(self, image: Image.Image, timeout_s: float, dpi: int = 300) -> Recognised:
         """Read the image as one block of vertical text (columns right to left)."""
-        if self._vertical is None:
+        if not self.reads_vertical:
             raise ConfigError("this engine has no vertical reader (OCR_VERTICAL_LANGUAGE is empty)")
-        return _read(self._vertical, image, timeout_s, dpi, False)
+        return _read(self._vertical(), image, timeout_s, dpi, False)
 
     def detect_orientation(self, image: Image.Image, dpi: int = 300) -> tuple[int, float, str]:
         """(clockwise degrees the page is turned, confidence, script) from Tesseract's OSD;
         (0, 0.0, "") when it cannot tell (too little text)."""
-        if self._osd is None:
+        if not self._orientation:
             return 0, 0.0, ""
-        set_pixels(self._osd, image, dpi)
+        osd = self._osd()
+        set_pixels(osd, image, dpi)
         try:
-            found = self._osd.DetectOrientationScript()
+            found = osd.DetectOrientationScript()
         except RuntimeError:
             found = None
         finally:
-            self._osd.Clear()
+            osd.Clear()
         if not found:
             return 0, 0.0, ""
         return int(found["orient_deg"]), float(found["orient_conf"]), str(found["script_name"])
 
     def close(self) -> None:
         """Free the engine."""
-        for api in (self._api, self._vertical, self._osd):
+        for api in (self._api, self._vertical_api, self._osd_api):
             if api is not None:
                 api.End()
 

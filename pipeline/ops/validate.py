@@ -26,6 +26,7 @@ def engine_checks(s: Settings) -> list[Check]:
         from pipeline.engine.ocr import get_engine
 
         eng = get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation)
+        eng.load_readers()
         text = eng.recognise(render_page(["OCR 検証 123"]), s.page_timeout_s).text
         if "123" not in text:
             raise RuntimeError(f"the engine read {text!r} from a test page")
