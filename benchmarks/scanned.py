@@ -33,6 +33,13 @@ KINDS = (
     "vertical", "mixed",
 )
 
+CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "vertical": 0.05, "mixed": 0.10}
+
+
+def cer_bound(kind: str) -> float:
+    """The CER the tests allow a page of ``kind`` (``rotated-90`` -> the ``rotated`` bound)."""
+    return CER_BOUND[kind.split("-")[0]]
+
 
 @dataclass
 class ScannedPage:

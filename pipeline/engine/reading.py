@@ -42,12 +42,12 @@ NEAR_COLUMN = 24  # a block this close to a vertical block belongs to the vertic
 
 @dataclass(frozen=True)
 class GeometryOptions:
-    """When the extra passes run (from :class:`pipeline.settings.Settings`)."""
+    """When the extra passes run (the values and their defaults are :class:`pipeline.settings.Settings`')."""
 
-    deskew_min_deg: float = 1.0
-    deskew_max_deg: float = 12.0
-    weak_confidence: float = 60.0
-    rotate_min_confidence: float = 2.0
+    deskew_min_deg: float
+    deskew_max_deg: float
+    weak_confidence: float
+    rotate_min_confidence: float
 
 
 @dataclass
@@ -62,11 +62,6 @@ class PageReading:
     script: str = ""  # OSD's script, when OSD ran
     seconds: dict[str, float] = field(default_factory=dict)
     warning: str = ""
-
-    @property
-    def engine_s(self) -> float:
-        """Every second this page spent in the engine and its detectors."""
-        return sum(self.seconds.values())
 
 
 class _Deadline:
@@ -108,7 +103,7 @@ def read_page(engine: Engine, image: Image.Image, dpi: int, timeout_s: float, op
         if best.confidence < options.weak_confidence:
             best = _try_whole_vertical(engine, image, dpi, deadline, best)
     except EngineTimeout:
-        best.warning = f"page kept as first read: its {timeout_s:g} s time-out ran out in the geometry passes"
+        best.warning = f"page kept as read so far: its {timeout_s:g} s time-out ran out in the geometry passes"
     return best
 
 

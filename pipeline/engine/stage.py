@@ -29,6 +29,9 @@ class OcrStage:
         self.settings = settings
         self._s3 = s3
         self._engine: Engine | None = None
+        self.geometry = GeometryOptions(  # when a page's skew, orientation and direction passes run
+            settings.deskew_min_deg, settings.deskew_max_deg, settings.weak_confidence, settings.rotate_min_confidence
+        )
 
     def setup(self) -> None:
         """Load the engine now (a worker does this before taking work)."""
@@ -42,11 +45,6 @@ class OcrStage:
             self._engine = get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation)
         return self._engine
 
-    @property
-    def geometry(self) -> GeometryOptions:
-        """When a page's skew, orientation and writing direction passes run."""
-        s = self.settings
-        return GeometryOptions(s.deskew_min_deg, s.deskew_max_deg, s.weak_confidence, s.rotate_min_confidence)
 
     @property
     def s3(self) -> Any:
@@ -98,8 +96,8 @@ class OcrStage:
             )
         image = page_input.image
         assert image is not None
-        reading = read_page(self.engine, image, page_input.dpi or self.settings.dpi, self.settings.page_timeout_s,
-                            self.geometry)
+        dpi = page_input.dpi or self.settings.dpi
+        reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry)
         started = time.perf_counter()
         text = clean_text(reading.text)
         geometry = {k: round(v, 4) for k, v in reading.seconds.items() if k != "ocr_s"}
@@ -114,7 +112,7 @@ class OcrStage:
             width=image.width,
             height=image.height,
             warning="; ".join(filter(None, (page_input.warning, reading.warning))),
-            dpi=page_input.dpi or self.settings.dpi,
+            dpi=dpi,
             dpi_source=page_input.dpi_source or "setting",
             rotation=reading.rotation,
             skew=reading.skew,

@@ -12,7 +12,6 @@ from tests.helpers import dlq_reasons, indexed_keys, run_until_idle, upload
 
 pytestmark = [pytest.mark.stack, pytest.mark.ray, pytest.mark.tesseract, pytest.mark.slow]
 
-CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "vertical": 0.05, "mixed": 0.10}
 
 
 def search(client, index: str, words: tuple[str, ...]) -> list[str]:
@@ -38,7 +37,7 @@ def test_scanned_pages_are_found_by_their_words_through_the_stream(settings, res
         found = [w for w in page.words if page.key in search(client, settings.index, (w,))]
         assert len(found) >= len(page.words) - 1, (page.kind, found, sources[page.key]["text"])
         cer = character_error_rate(page.text, sources[page.key]["text"])
-        assert cer <= CER_BOUND[page.kind.split("-")[0]], (page.kind, cer, sources[page.key]["text"])
+        assert cer <= scanned.cer_bound(page.kind), (page.kind, cer, sources[page.key]["text"])
     lie = {p.kind: sources[p.key]["pages"][0] for p in pages}
     assert (lie["rotated-180"]["rotation"], lie["rotated-90"]["rotation"]) == (180, 270)
     assert abs(lie["skewed-10"]["skew"]) >= 9.5

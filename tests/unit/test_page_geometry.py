@@ -18,7 +18,6 @@ from pipeline.sources.s3 import FetchedObject
 
 pytestmark = pytest.mark.tesseract
 
-CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "vertical": 0.05, "mixed": 0.10}
 PAGES = {p.kind: p for p in scanned.scanned_pages(lines=12)}
 
 
@@ -47,7 +46,7 @@ def test_each_kind_of_page_is_found_by_its_own_words(docs: dict, kind: str) -> N
     squashed = "".join(doc.text.split())
     missed = [w for w in page.words if w not in squashed]
     assert len(missed) <= 1, (missed, doc.text)
-    assert character_error_rate(page.text, doc.text) <= CER_BOUND[kind.split("-")[0]], doc.text
+    assert character_error_rate(page.text, doc.text) <= scanned.cer_bound(kind), doc.text
 
 
 @pytest.mark.parametrize(("kind", "rotation"), [("rotated-90", 270), ("rotated-180", 180), ("rotated-270", 90)])
