@@ -145,9 +145,9 @@ def font_px(dpi: int, points: float = FONT_PT) -> int:
     return round(points * dpi / 72)
 
 
-def draw_lines(image: Image.Image, lines: list[str], dpi: int) -> None:
-    """Horizontal lines from the top-left margin, 1.5 lines apart."""
-    size = font_px(dpi)
+def draw_lines(image: Image.Image, lines: list[str], dpi: int, points: float = FONT_PT) -> None:
+    """Horizontal lines from the top-left margin, 1.5 lines apart, in the Mincho face at ``points``."""
+    size = font_px(dpi, points)
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
         draw.text((round(dpi * 0.6), round(dpi * 0.6) + round(i * size * 1.5)), line, font=mincho(size), fill=0)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         "jpn_vert", description="Reader of blocks set vertically (Debian tesseract-ocr-jpn-vert); empty: off."
     )
     detect_orientation: bool = Field(True, description="Turn weak pages upright with Tesseract's OSD (osd).")
+    invert_pass: bool = Field(
+        True, description="Tesseract's inverted-line pass: weak lines read again as white on black."
+    )
     deskew_min_deg: float = Field(
         1.0, ge=0, le=10, description="Pages skewed by this much or more are straightened first (0: never)."
     )

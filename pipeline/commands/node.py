@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pipeline.ops import doctor
+from pipeline.ops.checks import exit_code, format_json, format_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,5 +38,5 @@ def run_doctor(args: argparse.Namespace) -> int:
         log_lines=args.log_lines,
     )
     checks = doctor.run_checks(options)
-    print(doctor.format_json(checks) if args.json else doctor.format_text(checks))
-    return doctor.exit_code(checks)
+    print(format_json(checks) if args.json else format_text(checks))
+    return exit_code(checks)

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-os.environ["OMP_THREAD_LIMIT"] = "1"
-
 from PIL import Image
 
 from pipeline.errors import ConfigError, EngineTimeout
+
+# OpenMP reads the limit once, when Tesseract's library loads: set it before anything loads it.
+LIMIT_BEFORE_ENGINE = "tesserocr" not in sys.modules or os.environ.get("OMP_THREAD_LIMIT") == "1"
+os.environ["OMP_THREAD_LIMIT"] = "1"
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,17 @@ class Recognised:
 class Engine:
     """A warm ``PyTessBaseAPI``: the language data is loaded once, then reused for every page."""
 
-    def __init__(self, languages: str, tessdata: str, vertical: str = "jpn_vert", orientation: bool = True) -> None:
+    def __init__(
+        self, languages: str, tessdata: str, vertical: str = "jpn_vert", orientation: bool = True, invert: bool = True
+    ) -> None:
         import tesserocr
 
         check_languages(required_languages(languages, vertical, orientation), tessdata)
         self.languages = languages
         self.tessdata = tessdata
         self.version = "tesseract " + tesserocr.tesseract_version().split()[1]
-        self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages)
-        self._api.SetVariable("textord_noise_sizelimit", NOISE_SIZE_LIMIT)
+        self.variables = reading_variables(invert)
+        self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages, variables=self.variables)
         self._vertical_language = vertical
         self._orientation = orientation
         self._vertical_api = None
@@ -92,9 +97,9 @@ class Engine:
             import tesserocr
 
             self._vertical_api = tesserocr.PyTessBaseAPI(
-                path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT
+                path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT,
+                variables=self.variables,
             )
-            self._vertical_api.SetVariable("textord_noise_sizelimit", NOISE_SIZE_LIMIT)
         return self._vertical_api
 
     def _osd(self):
@@ -191,6 +196,16 @@ _BYTES_PER_PIXEL = {"L": 1, "RGB": 3, "RGBA": 4}
 # lines of them were dropped (a line of 24 on a contract page: CER 1.7%, two of three names lost).
 # At 0.1 the line is read and 38 other pages (the benchmark's and Mincho ones) read identically.
 NOISE_SIZE_LIMIT = "0.1"
+
+
+def reading_variables(invert: bool) -> dict[str, str]:
+    """The Tesseract variables every reader is initialised with (at ``Init``, so each loaded
+    language gets them, not only the first): the noise limit, and whether weak lines are read a
+    second time inverted (``tessedit_do_invert``, on in Tesseract 5; white-on-black text is rare
+    on scans, and the pass re-reads every weak line: ``python -m benchmarks.engine_settings``)."""
+    return {"textord_noise_sizelimit": NOISE_SIZE_LIMIT, "tessedit_do_invert": "1" if invert else "0"}
+
+
 _TOP_TO_BOTTOM = 2  # tesserocr.WritingDirection.TOP_TO_BOTTOM
 _ON_ITS_SIDE = (1, 3)  # tesserocr.Orientation.PAGE_RIGHT, PAGE_LEFT
 
@@ -232,18 +247,25 @@ def check_languages(languages: str, tessdata: str) -> None:
 
 def get_engine(
     languages: str, tessdata: str, engine: str = "pipeline.engine.ocr:Engine", vertical: str = "jpn_vert",
-    orientation: bool = True,
+    orientation: bool = True, invert: bool = True,
 ) -> Engine:
     """The process's warm engine for these languages (created on first use).
 
     ``engine`` names the class as ``module:Class`` (the seam where tests inject faults);
-    ``vertical``: the vertical reader's language ("" for none); ``orientation``: load OSD.
+    ``vertical``: the vertical reader's language ("" for none); ``orientation``: load OSD;
+    ``invert``: Tesseract's inverted-line pass.
     """
-    return _warm_engine(languages, tessdata, engine, vertical, orientation)
+    return _warm_engine(languages, tessdata, engine, vertical, orientation, invert)
+
+
+def engine_for(settings) -> Engine:
+    """The process's warm engine as ``settings`` (a :class:`~pipeline.settings.Settings`) name it."""
+    s = settings
+    return get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation, s.invert_pass)
 
 
 @lru_cache(maxsize=4)
-def _warm_engine(languages: str, tessdata: str, engine: str, vertical: str, orientation: bool) -> Engine:
+def _warm_engine(languages: str, tessdata: str, engine: str, vertical: str, orientation: bool, invert: bool) -> Engine:
     import importlib
 
     module, _, name = engine.partition(":")
@@ -251,7 +273,7 @@ def _warm_engine(languages: str, tessdata: str, engine: str, vertical: str, orie
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load the engine {engine!r}: {exc}") from None
-    return cls(languages, tessdata, vertical, orientation)
+    return cls(languages, tessdata, vertical, orientation, invert)
 
 
 @lru_cache(maxsize=8)

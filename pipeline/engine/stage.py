@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pipeline.engine.documents import OpenedDocument, PageInput
-from pipeline.engine.ocr import Engine, get_engine, language_data_version
+from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
 from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
@@ -41,8 +41,7 @@ class OcrStage:
     def engine(self) -> Engine:
         """This process's warm engine."""
         if self._engine is None:
-            s = self.settings
-            self._engine = get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation)
+            self._engine = engine_for(self.settings)
         return self._engine
 
 

@@ -1,18 +1,18 @@
 """``ocr-cluster doctor``: everything worth knowing on a node when the worker does not start.
 
-It replaces the old ``debug-worker.sh``. Each check is a plain function returning one
-:class:`Check` (OK, WARN or FAIL with a one-line detail and optional data); none may hang, so
-each talks to the outside world with a short time-out. ``run_checks`` runs them all in order:
+It replaces the old ``debug-worker.sh``. Its checks are :mod:`pipeline.ops.checks`' (shared
+with ``validate``) and the node's own below; ``run_checks`` runs them all in order:
 
     env-file    /etc/file-processor/env, printed with secrets masked
     settings    the settings the service would run with
     units       ray-head / ray-worker / file-processor-worker: state and last log lines
     imds        instance identity through IMDSv2 (token PUT, then GET); "not on EC2" otherwise
     ray-token   token authentication on and the token file present (never printed)
-    omp         OMP_THREAD_LIMIT=1 for every Tesseract process
+    thread-budget  OMP_THREAD_LIMIT=1 in this process, set before Tesseract loaded (the service
+                sets it the same way in each of its processes)
     language-data  the engine (tesserocr's bundled Tesseract) and every language file it loads:
-                OCR_LANGUAGES plus osd and jpn_vert, in OCR_TESSDATA
-    queue       the SQS queue (and DLQ depth)
+                OCR_LANGUAGES plus the vertical reader and OSD, in OCR_TESSDATA
+    queue       the SQS queue, its redrive policy, and both depths
     opensearch  the cluster and the index
     ray         ``ray status`` against the head
 """
@@ -24,39 +24,34 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.fleet import imds
-from pipeline.settings import DEBIAN_TESSDATA, NODE_ENV_FILE, Settings, load_settings
-from pipeline.sinks.opensearch import make_client
-from pipeline.sources.sqs import SqsQueue
+from pipeline.ops.checks import (
+    FAIL,
+    MASK,
+    OK,
+    WARN,
+    Check,
+    check_language_data,
+    check_opensearch,
+    check_queue,
+    check_ray,
+    check_thread_budget,
+    mask_url,
+)
+from pipeline.settings import NODE_ENV_FILE, Settings, load_settings
 
-OK, WARN, FAIL = "OK", "WARN", "FAIL"
 UNITS_BY_ROLE = {
     "head": ("ray-head.service", "file-processor-worker.service"),
     "worker": ("ray-worker.service",),
 }
 ALL_UNITS = ("ray-head.service", "ray-worker.service", "file-processor-worker.service")
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
-URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-MASK = "****"
-AUX_LANGUAGES = ("osd", "jpn_vert")  # orientation detection, vertical Japanese
-
-
-@dataclass
-class Check:
-    """One line of the report."""
-
-    name: str
-    status: str
-    detail: str
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +66,7 @@ class DoctorOptions:
     log_lines: int = 5
 
 
+
 # --- env file ------------------------------------------------------------------------------
 
 
@@ -83,17 +79,6 @@ def mask_line(line: str) -> str:
     if SECRET_KEY.search(key):
         return f"{key}={MASK}" if value else f"{key}="
     return f"{key}={mask_url(value)}"
-
-
-def mask_url(text: str) -> str:
-    """``scheme://user:password@host`` with the user information masked."""
-    return URL_USERINFO.sub(lambda m: m.group("scheme") + MASK + "@", text)
-
-
-def _short(exc: BaseException, limit: int = 200) -> str:
-    """An exception as one short line, URL passwords masked."""
-    text = mask_url(f"{type(exc).__name__}: {exc}".splitlines()[0])
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_env_file(path: Path | None) -> Check:
@@ -215,7 +200,7 @@ def _reason(exc: BaseException) -> str:
     return str(reason) or type(exc).__name__
 
 
-# --- Ray token, threads, engine ------------------------------------------------------------
+# --- the Ray token ----------------------------------------------------------------
 
 
 def check_ray_token() -> Check:
@@ -237,130 +222,6 @@ def check_ray_token() -> Check:
     return Check("ray-token", OK, f"{path} present")
 
 
-def check_omp() -> Check:
-    """OMP_THREAD_LIMIT=1: one Tesseract thread per process (7x faster than OpenMP's default)."""
-    value = os.environ.get("OMP_THREAD_LIMIT")
-    if value == "1":
-        return Check("omp", OK, "OMP_THREAD_LIMIT=1")
-    return Check("omp", WARN, f"OMP_THREAD_LIMIT={value or 'unset'}; the units set 1")
-
-
-def required_languages(settings: Settings | None) -> list[str]:
-    """OCR_LANGUAGES plus what the engine loads beside them (orientation, vertical Japanese)."""
-    languages = (settings.languages if settings else "jpn+eng").split("+")
-    return languages + [lang for lang in AUX_LANGUAGES if lang not in languages]
-
-
-def engine_version() -> str:
-    """The Tesseract the service runs: the one bundled in the tesserocr wheel (not a CLI)."""
-    try:
-        import tesserocr
-
-        return str(tesserocr.tesseract_version()).splitlines()[0]
-    except Exception as exc:  # an unloadable wheel is the finding itself
-        return f"? ({_short(exc)})"
-
-
-def check_language_data(settings: Settings | None) -> Check:
-    """Every language the service loads has its ``.traineddata`` in OCR_TESSDATA."""
-    tessdata = Path(settings.tessdata if settings else DEBIAN_TESSDATA)
-    wanted = required_languages(settings)
-    missing = [lang for lang in wanted if not _readable(tessdata / f"{lang}.traineddata")]
-    data = {"engine": engine_version(), "tessdata": str(tessdata), "languages": wanted, "missing": missing}
-    if missing:
-        return Check("language-data", FAIL, f"missing in {tessdata}: {', '.join(missing)} (engine {data['engine']})",
-                     data)
-    return Check("language-data", OK, f"{data['engine']}; {'+'.join(wanted)} in {tessdata}", data)
-
-
-def _readable(path: Path) -> bool:
-    """A non-empty file this process can open."""
-    try:
-        with path.open("rb") as handle:
-            return bool(handle.read(1))
-    except OSError:
-        return False
-
-
-# --- queue, OpenSearch, Ray ----------------------------------------------------------------
-
-
-def sqs_region(queue_url: str) -> str | None:
-    """The region: AWS_DEFAULT_REGION, AWS_REGION, else the one in an AWS queue URL."""
-    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-    match = re.match(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com", queue_url)
-    return region or (match.group(1) if match else None)
-
-
-def check_queue(settings: Settings | None, options: DoctorOptions) -> Check:
-    """The queue answers (and the DLQ's depth, a WARN when it holds messages)."""
-    if settings is None or not settings.queue_url:
-        return Check("queue", FAIL, "OCR_QUEUE_URL is not set")
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=options.timeout_s, read_timeout=options.timeout_s, retries={"max_attempts": 1})
-    try:
-        client = boto3.client("sqs", config=config, region_name=sqs_region(settings.queue_url))
-        data: dict[str, Any] = {"queue": SqsQueue(client, settings.queue_url).depth()}
-        if settings.dlq_url:
-            data["dlq"] = SqsQueue(client, settings.dlq_url).depth()
-    except Exception as exc:  # botocore raises many unrelated types; all mean "unreachable"
-        return Check("queue", FAIL, f"{settings.queue_url}: {_short(exc)}")
-    detail = f"visible={data['queue']['visible']} in_flight={data['queue']['in_flight']}"
-    if "dlq" in data:
-        detail += f" dlq={data['dlq']['visible']}"
-        if data["dlq"]["visible"]:
-            return Check("queue", WARN, detail + " (messages in the DLQ)", data)
-    return Check("queue", OK, detail, data)
-
-
-def check_opensearch(settings: Settings | None, options: DoctorOptions) -> Check:
-    """The cluster answers; WARN when the index does not exist yet."""
-    if settings is None:
-        return Check("opensearch", FAIL, "no settings")
-    try:
-        client = make_client(settings.model_copy(update={"opensearch_timeout_s": options.timeout_s}))
-        info = client.info()
-        exists = bool(client.indices.exists(index=settings.index))
-    except Exception as exc:  # transport, auth and TLS errors alike mean "unreachable"
-        message = _short(exc)
-        for secret in settings.opensearch_secret_values():
-            message = message.replace(secret, MASK)
-        return Check("opensearch", FAIL, f"{mask_url(settings.opensearch_url)}: {message}")
-    version = info.get("version", {}).get("number", "?")
-    data = {"version": version, "index": settings.index, "index_exists": exists}
-    if not exists:
-        return Check("opensearch", WARN, f"version {version}; index {settings.index!r} does not exist", data)
-    return Check("opensearch", OK, f"version {version}; index {settings.index!r} exists", data)
-
-
-def ray_executable() -> str | None:
-    """The ``ray`` next to this Python (the venv's), else the one on PATH."""
-    beside = Path(sys.executable).with_name("ray")
-    return str(beside) if beside.exists() else shutil.which("ray")
-
-
-def check_ray(options: DoctorOptions) -> Check:
-    """``ray status`` against the head (the option, RAY_HEAD_ADDRESS, RAY_ADDRESS, or the local one)."""
-    exe = ray_executable()
-    if exe is None:
-        return Check("ray", FAIL, "ray not found")
-    address = options.ray_address or os.environ.get("RAY_HEAD_ADDRESS") or os.environ.get("RAY_ADDRESS", "")
-    argv = [exe, "status"] + ([f"--address={address}"] if address else [])
-    try:
-        proc = _run(argv, options.timeout_s * 3)
-    except subprocess.TimeoutExpired:
-        return Check("ray", FAIL, f"ray status timed out ({address or 'local'})")
-    output = (proc.stdout + proc.stderr).strip().splitlines()
-    if proc.returncode != 0:
-        last = output[-1] if output else f"exit {proc.returncode}"
-        return Check("ray", FAIL, f"ray status ({address or 'local'}): {last}", {"output": output[-20:]})
-    nodes = sum(1 for line in output if re.match(r"^\s*\d+\s+node_", line))
-    cpu = next((line.strip() for line in output if "CPU" in line), "")
-    return Check("ray", OK, f"{address or 'local'}: {nodes} node(s) {cpu}".strip(), {"output": output})
-
-
 # --- the report ----------------------------------------------------------------------------
 
 
@@ -374,39 +235,16 @@ def run_checks(options: DoctorOptions) -> list[Check]:
     steps: list[Callable[[], Check]] = [
         lambda: check_imds(options),
         check_ray_token,
-        check_omp,
-        lambda: check_language_data(settings),
-        lambda: check_queue(settings, options),
-        lambda: check_opensearch(settings, options),
-        lambda: check_ray(options),
+        check_thread_budget,
+        lambda: check_language_data(settings or Settings()),
+        lambda: check_queue(settings, options.timeout_s),
+        lambda: check_opensearch(settings, options.timeout_s),
+        lambda: check_ray(ray_address(options), options.timeout_s * 3),
     ]
     checks += [step() for step in steps]
     return checks
 
 
-def format_text(checks: Sequence[Check]) -> str:
-    """One line per check; the env file and unit logs indented beneath their line."""
-    out: list[str] = []
-    for check in checks:
-        out.append(f"{check.status:<4}  {check.name:<36} {check.detail}")
-        for line in check.data.get("lines", []) + check.data.get("logs", []):
-            out.append(f"        | {line}")
-    failed = sum(check.status == FAIL for check in checks)
-    warned = sum(check.status == WARN for check in checks)
-    out.append(f"{len(checks)} checks: {failed} FAIL, {warned} WARN")
-    return "\n".join(out)
-
-
-def format_json(checks: Sequence[Check]) -> str:
-    """The report as one JSON object."""
-    return json.dumps(
-        {"ok": exit_code(checks) == 0, "checks": [asdict(check) for check in checks]},
-        ensure_ascii=False,
-        indent=2,
-        default=str,
-    )
-
-
-def exit_code(checks: Sequence[Check]) -> int:
-    """1 when any check FAILed, else 0."""
-    return 1 if any(check.status == FAIL for check in checks) else 0
+def ray_address(options: DoctorOptions) -> str:
+    """The head to ask: the option, RAY_HEAD_ADDRESS, RAY_ADDRESS, or "" (the local one)."""
+    return options.ray_address or os.environ.get("RAY_HEAD_ADDRESS") or os.environ.get("RAY_ADDRESS", "")

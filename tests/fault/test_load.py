@@ -1,5 +1,7 @@
-"""A burst of 1,000 messages on 2 cores: memory stays bounded (prefetch is bounded, not a growing
-in-memory queue) and nothing is lost."""
+"""A burst of 400 messages on 2 cores, far more than the prefetch bound (workers x prefetch, 4 here):
+the messages held stay within the bound (prefetch is bounded, not a growing in-memory queue), memory
+does not grow with the backlog, and nothing is lost. (1,000 took 2.7 minutes of the suite and
+proved nothing 400 does not.)"""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from tests.fault.invariant import assert_invariant
 
 pytestmark = [pytest.mark.stack, pytest.mark.ray, pytest.mark.tesseract, pytest.mark.slow]
 
-BURST = 1000
+BURST = 400
 
 
-def test_a_burst_of_1000_messages_keeps_memory_bounded_and_loses_nothing(settings, resources, s3, sqs, ray_local):
+def test_a_burst_of_messages_keeps_memory_bounded_and_loses_nothing(settings, resources, s3, sqs, ray_local):
     page = encode(render_page(["負荷試験", "load test"], width=500, font_size=32), "PNG")
     keys = [f"burst/{i:04d}.png" for i in range(BURST)]
     with ThreadPoolExecutor(8) as pool:

@@ -13,15 +13,16 @@ def test_all_checks_pass_on_the_local_stack(settings, capsys, monkeypatch) -> No
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     assert run_checks(settings) == 0
     out = capsys.readouterr().out
-    for name in ("language data", "engine", "thread budget", "queue", "opensearch", "ray"):
-        assert f"OK    {name}" in out
-    assert "maxReceiveCount 3" in out
+    for name in ("language-data", "engine", "thread-budget", "queue", "opensearch", "ray"):
+        assert f"OK    {name} " in out
+    assert "maxReceiveCount=3" in out and f"index {settings.index!r} writable" in out
 
 
 def test_a_queue_without_a_redrive_policy_fails(settings, sqs, capsys) -> None:
     bare = sqs.create_queue(QueueName="no-redrive")["QueueUrl"]
     assert run_checks(settings.model_copy(update={"queue_url": bare, "dlq_url": ""})) == 1
-    assert "FAIL  queue          ConfigError: the queue" in capsys.readouterr().out
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("FAIL  queue "))
+    assert "ConfigError: the queue" in line and "has no redrive policy" in line
 
 
 def test_offline_checks_need_no_network(capsys) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline.ops import doctor
+from pipeline.ops import checks, doctor
+from pipeline.settings import Settings
 
 pytestmark = pytest.mark.stack
 
@@ -122,7 +123,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def queues(moto_url: str) -> dict[str, str]:
-    """A queue with two messages waiting and a DLQ with one."""
+    """A queue with two messages waiting, its redrive policy to an empty DLQ; and a DLQ with one."""
     import boto3
 
     sqs = boto3.client(
@@ -132,12 +133,14 @@ def queues(moto_url: str) -> dict[str, str]:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    queue = sqs.create_queue(QueueName="doctor-queue")["QueueUrl"]
     dlq = sqs.create_queue(QueueName="doctor-dlq")["QueueUrl"]
+    empty_dlq = sqs.create_queue(QueueName="doctor-dlq-empty")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=empty_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"})
+    queue = sqs.create_queue(QueueName="doctor-queue", Attributes={"RedrivePolicy": policy})["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     sqs.send_message(QueueUrl=dlq, MessageBody="{}")
-    empty_dlq = sqs.create_queue(QueueName="doctor-dlq-empty")["QueueUrl"]
     return {"queue": queue, "dlq": dlq, "empty_dlq": empty_dlq}
 
 
@@ -192,12 +195,12 @@ def test_healthy_stack_reports_ok(
         OCR_INDEX=index,
     )
     checks = _by_name(doctor.run_checks(_options(env, imds_url)))
-    for name in ("env-file", "settings", "imds", "omp", "language-data", "queue", "opensearch"):
+    for name in ("env-file", "settings", "imds", "thread-budget", "language-data", "queue", "opensearch"):
         assert checks[name].status == doctor.OK, (name, checks[name].detail)
     assert checks["queue"].data["queue"]["visible"] == 2
     assert checks["imds"].data["instance_id"] == METADATA["instance-id"]
     assert checks["imds"].data["iam"].endswith("instance-profile/fp-node")
-    assert checks["language-data"].data["languages"] == ["jpn", "eng", "osd", "jpn_vert"]
+    assert checks["language-data"].data["languages"] == ["jpn", "eng", "jpn_vert", "osd"]
     assert checks["language-data"].data["engine"].startswith("tesseract 5."), "the wheel's bundled engine"
 
 
@@ -259,19 +262,20 @@ def test_failures_exit_non_zero_and_name_the_problem(
 def test_unreachable_queue_fails(tmp_path: Path, clean_env: None, imds_url: str) -> None:
     dead = f"http://127.0.0.1:{_closed_port()}"
     env = _env_file(tmp_path, dead, OCR_QUEUE_URL=f"{dead}/123456789012/q")
-    check = doctor.check_queue(doctor.check_settings(env)[1], doctor.DoctorOptions(timeout_s=1.0))
-    assert check.status == doctor.FAIL and "q" in check.detail
+    check = doctor.check_queue(doctor.check_settings(env)[1], timeout_s=1.0)
+    assert check.status == doctor.FAIL, check.detail
+    assert check.detail.startswith(f"{dead}/123456789012/q: EndpointConnectionError"), check.detail
 
 
 def test_missing_queue_url_fails(tmp_path: Path, clean_env: None, moto_url: str) -> None:
     env = _env_file(tmp_path, moto_url)
-    check = doctor.check_queue(doctor.check_settings(env)[1], doctor.DoctorOptions())
+    check = doctor.check_queue(doctor.check_settings(env)[1], timeout_s=5.0)
     assert check.status == doctor.FAIL and "OCR_QUEUE_URL" in check.detail
 
 
 def test_missing_index_warns(tmp_path: Path, clean_env: None, moto_url: str, opensearch_url: str) -> None:
     env = _env_file(tmp_path, moto_url, OCR_OPENSEARCH_URL=opensearch_url, OCR_INDEX="no-such-index")
-    check = doctor.check_opensearch(doctor.check_settings(env)[1], doctor.DoctorOptions(timeout_s=2))
+    check = doctor.check_opensearch(doctor.check_settings(env)[1], timeout_s=2)
     assert check.status == doctor.WARN and "does not exist" in check.detail
 
 
@@ -325,10 +329,10 @@ def test_ray_token_mode_and_file(tmp_path: Path, clean_env: None, monkeypatch: p
 
 
 def test_ray_status_without_a_cluster_fails_fast(clean_env: None) -> None:
-    if doctor.ray_executable() is None:
+    if checks.ray_executable() is None:
         pytest.skip("the ray CLI is not installed")
     start = time.monotonic()
-    check = doctor.check_ray(doctor.DoctorOptions(ray_address=f"127.0.0.1:{_closed_port()}", timeout_s=1))
+    check = doctor.check_ray(f"127.0.0.1:{_closed_port()}", timeout_s=3)
     assert check.status == doctor.FAIL
     assert time.monotonic() - start < 10
 
@@ -358,9 +362,25 @@ def test_language_data_check_covers_osd_and_jpn_vert_not_the_cli(
     for lang in ("jpn", "eng"):
         (tessdata / f"{lang}.traineddata").write_bytes(b"x")
     monkeypatch.setenv("PATH", str(tmp_path))
-    settings = doctor.Settings(tessdata=str(tessdata), languages="jpn+eng")
+    settings = Settings(tessdata=str(tessdata), languages="jpn+eng")
     check = doctor.check_language_data(settings)
-    assert check.status == doctor.FAIL and check.data["missing"] == ["osd", "jpn_vert"], check.detail
+    assert check.status == doctor.FAIL and check.data["missing"] == ["jpn_vert", "osd"], check.detail
     for lang in ("osd", "jpn_vert"):
         (tessdata / f"{lang}.traineddata").write_bytes(b"x")
     assert doctor.check_language_data(settings).status == doctor.OK
+
+
+def test_the_thread_budget_fails_when_tesseract_loaded_before_the_limit() -> None:
+    """OpenMP reads OMP_THREAD_LIMIT once, when Tesseract loads: a process that loaded tesserocr
+    before the engine module set the limit runs unbounded threads, and the check says so."""
+    import subprocess
+    import sys
+
+    probe = ("import tesserocr; from pipeline.ops.checks import check_thread_budget; "
+             "c = check_thread_budget(); print(c.status, c.detail)")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    late = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert late.stdout.startswith("FAIL") and "loaded before" in late.stdout, late.stdout + late.stderr
+    first = subprocess.run([sys.executable, "-c", probe.replace("import tesserocr; ", "import pipeline.engine.ocr; ")],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert first.stdout.startswith("OK"), first.stdout + first.stderr
