@@ -8,9 +8,12 @@ Tesseract's defaults. Quoted in ``docs/benchmarks.md``, never asserted::
 
     python -m benchmarks.engine_settings [--per-kind 2] [--corpus-pages 24] [--english 6]
 
-Variants (``VARIANTS``): the reading languages, Tesseract 5's inverted-line pass
-(``tessedit_do_invert``: each weak line read again inverted), and the resolution pages are read
-at (``read_dpi``: a page scanned finer is reduced to it first; 0 = as scanned).
+Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`): the reading
+languages (``OCR_LANGUAGES``), Tesseract 5's inverted-line pass (``OCR_INVERT_PASS``: each weak
+line read again inverted), and the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
+scanned finer is reduced to it first). Pages: the scanned kinds of :mod:`benchmarks.scanned`, the
+harness corpus, English-only invoices (where every word of four letters or more counts, to see
+what ``jpn`` alone loses of English) and Mincho pages scanned at 600 DPI.
 """
 
 from __future__ import annotations
@@ -19,34 +22,25 @@ import argparse
 import json
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from benchmarks.geometry import Probe, probes
-from benchmarks.scanned import A4_PX, draw_lines
+from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
 from pipeline.engine.documents import PageInput
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
 from pipeline.settings import Settings
 
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of setting the engine up: languages, the inverted-line pass, the read resolution."""
-
-    languages: str
-    invert: bool
-    read_dpi: int = 0
-
-
+DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0}  # Tesseract 5's own
 VARIANTS = {
-    "defaults": Variant("jpn+eng", True),  # Tesseract 5's own: the inverted-line pass on
-    "no-invert": Variant("jpn+eng", False),
-    "jpn": Variant("jpn", True),
-    "jpn-no-invert": Variant("jpn", False),
-    "no-invert-200dpi": Variant("jpn+eng", False, 200),
+    "defaults": DEFAULTS,
+    "no-invert": {**DEFAULTS, "invert_pass": False},
+    "jpn": {**DEFAULTS, "languages": "jpn"},
+    "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
+    "no-invert-300max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 300},
+    "no-invert-200max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 200},
 }
 ENGLISH_FIRMS = ("Harrington & Pryce Ltd", "Oakfield Logistics", "Brightwater Systems", "Calloway Foods",
                  "Northgate Marine", "Whitcombe Legal")
@@ -55,8 +49,8 @@ ENGLISH_ITEMS = ("Hex bolts M8", "Cable harness", "Control board", "Packing mate
 
 
 def english_probes(count: int, seed: int) -> list[Probe]:
-    """English-only letters/invoices in a serif face (A4, 300 DPI, 10 pt), each with its own
-    number, firm and a contact: what ``jpn`` alone must still read."""
+    """English-only invoices in a serif face (A4, 300 DPI, 10 pt), each with its own number, firm
+    and contact; its words: every word of four letters or more (what ``jpn`` alone must still read)."""
     rng = random.Random(seed)
     out = []
     for n in range(count):
@@ -68,30 +62,40 @@ def english_probes(count: int, seed: int) -> list[Probe]:
         lines += [f"Total due: ${rng.randint(1000, 99999):,}.00", "Please quote the invoice number on payment."]
         image = Image.new("L", A4_PX[300], 255)
         draw_lines(image, lines, 300, points=10)
-        out.append(Probe("english", PageInput(1, image=image, dpi=300, dpi_source="metadata"), "\n".join(lines),
-                         (str(number), firm.split()[0], contact.split()[1])))
+        text = "\n".join(lines)
+        words = tuple(dict.fromkeys(w.strip(".,:$") for w in text.split() if len(w.strip(".,:$")) >= 4))
+        out.append(Probe("english", PageInput(1, image=image, dpi=300, dpi_source="metadata"), text, words))
     return out
 
 
-def stage_for(variant: Variant) -> OcrStage:
-    """A stage whose engine is set up as ``variant`` says (each its own warm engine)."""
-    stage = OcrStage(Settings(languages=variant.languages, invert_pass=variant.invert))
+def fine_scan_probes(count: int, seed: int) -> list[Probe]:
+    """Contract pages in the Mincho face scanned at 600 DPI (as some office scanners are set)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        number = 40000 + rng.randrange(59999)
+        company, person = rng.choice(COMPANIES), rng.choice(PEOPLE)
+        lines = horizontal_lines(rng, number, company, person, 24)
+        image = Image.new("L", (4961, 7016), 255)  # A4 at 600 DPI
+        draw_lines(image, lines, 600)
+        out.append(Probe("upright-600", PageInput(1, image=image, dpi=600, dpi_source="metadata"), "\n".join(lines),
+                         (str(number), company, person)))
+    return out
+
+
+def stage_for(variant: dict) -> OcrStage:
+    """A stage set up with ``variant``'s settings (each its own warm engine)."""
+    stage = OcrStage(Settings(**variant))
     stage.setup()
     return stage
 
 
-def read(stage: OcrStage, variant: Variant, probe: Probe) -> tuple[str, float]:
-    """(text, seconds) of one page through the stage, reduced to ``read_dpi`` first if finer."""
-    image, dpi = probe.page.image, probe.page.dpi or 300
-    assert image is not None
+def read(stage: OcrStage, probe: Probe) -> tuple[str, float]:
+    """(text, seconds) of one page through the stage (a copy: the stage closes what it reads)."""
+    assert probe.page.image is not None
+    page = PageInput(probe.page.page, image=probe.page.image.copy(), dpi=probe.page.dpi,
+                     dpi_source=probe.page.dpi_source)
     started = time.perf_counter()
-    if variant.read_dpi and dpi > variant.read_dpi:
-        scale = variant.read_dpi / dpi
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-        dpi = variant.read_dpi
-    else:
-        image = image.copy()
-    page = PageInput(probe.page.page, image=image, dpi=dpi, dpi_source=probe.page.dpi_source)
     text = stage.recognise(page).text
     return text, time.perf_counter() - started
 
@@ -100,12 +104,13 @@ def run(args: argparse.Namespace) -> dict:
     """Read every probe with every variant; the summary by kind and variant."""
     names = [n for n in VARIANTS if n in args.variants.split(",")]
     stages = {name: stage_for(VARIANTS[name]) for name in names}
-    pages = probes(args.per_kind, 24, args.corpus_pages, args.seed) + english_probes(args.english, args.seed)
+    pages = (probes(args.per_kind, 24, args.corpus_pages, args.seed) + english_probes(args.english, args.seed)
+             + fine_scan_probes(args.fine, args.seed))
     rows = []
     for n, probe in enumerate(pages):
         order = names[n % len(names):] + names[: n % len(names)]
         for name in order:
-            text, seconds = read(stages[name], VARIANTS[name], probe)
+            text, seconds = read(stages[name], probe)
             squashed = "".join(text.split())
             rows.append({"kind": probe.kind, "variant": name, "seconds": seconds,
                          "cer": character_error_rate(probe.text, text),
@@ -132,8 +137,9 @@ def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> d
     for cell in totals.values():
         cell["speed_vs_defaults"] = round(cell["pages_per_s"] / base, 3) if base else None
     return {"command": f"python -m benchmarks.engine_settings --per-kind {args.per_kind} --corpus-pages "
-                       f"{args.corpus_pages} --english {args.english} --seed {args.seed} --variants {args.variants}",
-            "variants": {n: VARIANTS[n].__dict__ for n in names}, "totals": totals, "by_kind": by}
+                       f"{args.corpus_pages} --english {args.english} --fine {args.fine} --seed {args.seed} "
+                       f"--variants {args.variants}",
+            "variants": {n: VARIANTS[n] for n in names}, "totals": totals, "by_kind": by}
 
 
 def table(summary: dict) -> str:
@@ -166,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-kind", type=int, default=2, help="scanned pages of each kind (0: none)")
     parser.add_argument("--corpus-pages", type=int, default=24, help="pages of the harness corpus")
     parser.add_argument("--english", type=int, default=6, help="English-only pages")
+    parser.add_argument("--fine", type=int, default=2, help="Mincho pages scanned at 600 DPI")
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
     parser.add_argument("--out", type=Path, default=Path("out/engine_settings.json"))

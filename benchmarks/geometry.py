@@ -40,6 +40,7 @@ class Probe:
     page: PageInput
     text: str
     words: tuple[str, ...]
+    twin: PageInput | None = None  # the same page before it was turned or skewed
 
 
 def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Probe]:
@@ -47,7 +48,8 @@ def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Prob
     out = []
     for n in range(per_kind):
         for page in scanned_pages(seed=seed + n, lines=lines):
-            out.append(Probe(page.kind, _decoded(page.data)[0], page.text, page.words))
+            twin = _decoded(page.twin)[0] if page.twin else None
+            out.append(Probe(page.kind, _decoded(page.data)[0], page.text, page.words, twin))
     for doc in generate(corpus_pages, degraded=True) if corpus_pages else []:
         for number, decoded in enumerate(_decoded(doc.data), 1):
             text = doc.pages[number - 1]
@@ -85,17 +87,26 @@ def run(args: argparse.Namespace) -> dict:
     stage.setup()
     previous_api = tesserocr.PyTessBaseAPI(path=settings.tessdata, lang=settings.languages)
     pages = probes(args.per_kind, args.lines, args.corpus_pages, args.seed)
+    paths = [p for p in PATHS if p in args.paths.split(",")]
     rows = []
     for n, probe in enumerate(pages):
-        order = PATHS[n % 3:] + PATHS[: n % 3]  # each path goes first as often as the others
+        order = paths[n % len(paths):] + paths[: n % len(paths)]  # each path goes first as often as the others
         for path in order:
             text, seconds = read(path, stage, previous_api, probe)
-            squashed = "".join(text.split())
-            rows.append({"kind": probe.kind, "path": path, "seconds": seconds,
-                         "cer": character_error_rate(probe.text, text),
-                         "words": len(probe.words), "found": sum(w in squashed for w in probe.words)})
+            found = _found(probe.words, text)
+            row = {"kind": probe.kind, "path": path, "seconds": seconds, "cer": character_error_rate(probe.text, text),
+                   "words": len(probe.words), "found": len(found)}
+            if path == "geometry" and probe.twin is not None:
+                twin = _found(probe.words, read(path, stage, previous_api, Probe(probe.kind, probe.twin, "", ()))[0])
+                row |= {"twin_found": len(twin), "lost_vs_twin": len(twin - found)}
+            rows.append(row)
         print(f"{n + 1}/{len(pages)} {probe.kind}", flush=True)
     return summarise(rows, args)
+
+
+def _found(words: tuple[str, ...], text: str) -> set[str]:
+    squashed = "".join(text.split())
+    return {w for w in words if w in squashed}
 
 
 def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
@@ -116,37 +127,49 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
     groups = {name: _words(rows, name) for name in ("rotated", "skewed", "vertical", "mixed")}
     return {
         "command": f"python -m benchmarks.geometry --per-kind {args.per_kind} --lines {args.lines} "
-                   f"--corpus-pages {args.corpus_pages} --seed {args.seed}",
+                   f"--corpus-pages {args.corpus_pages} --seed {args.seed} --paths {args.paths}",
         "by_kind": by, "upright_pages_per_s": rate,
-        "upright_cost_vs_previous": round(1 - rate["geometry"] / rate["previous"], 4) if rate else None,
-        "upright_cost_vs_resolution": round(1 - rate["geometry"] / rate["resolution"], 4) if rate else None,
+        "upright_cost_vs_previous": _cost(rate, "previous"),
+        "upright_cost_vs_resolution": _cost(rate, "resolution"),
         "words_found": groups,
     }
 
 
+def _cost(rate: dict[str, float], against: str) -> float | None:
+    """1 - geometry's pages/s over ``against``'s, on upright pages (None when either was not run)."""
+    return round(1 - rate["geometry"] / rate[against], 4) if "geometry" in rate and against in rate else None
+
+
 def table(summary: dict) -> str:
     """A Markdown table: one row per kind, CER / words found / s a page for each path."""
-    head = "| kind | " + " | ".join(f"{p} CER | {p} words | {p} s" for p in PATHS) + " |"
-    lines = [head, "|" + "---|" * (1 + 3 * len(PATHS))]
+    paths = [p for p in PATHS if any(p in cells for cells in summary["by_kind"].values())]
+    head = "| kind | " + " | ".join(f"{p} CER | {p} words | {p} s" for p in paths) + " |"
+    lines = [head, "|" + "---|" * (1 + 3 * len(paths))]
     for kind, cells in summary["by_kind"].items():
         parts = []
-        for path in PATHS:
+        for path in paths:
             c = cells[path]
             parts += [f"{100 * c['cer']:.1f}%", f"{c['found']}/{c['words']}", f"{c['seconds']:.2f}"]
         lines.append(f"| {kind} | " + " | ".join(parts) + " |")
-    rate = summary["upright_pages_per_s"]
-    lines.append("")
-    lines.append(f"upright pages/s: previous {rate.get('previous')}, resolution {rate.get('resolution')}, "
-                 f"geometry {rate.get('geometry')} (cost {100 * summary['upright_cost_vs_previous']:.1f}% against "
-                 f"previous, {100 * summary['upright_cost_vs_resolution']:.1f}% against resolution alone)")
-    found = ", ".join(f"{k} {v['found']}/{v['words']}" for k, v in summary["words_found"].items())
+    lines += ["", f"upright pages/s: {summary['upright_pages_per_s']}; geometry's cost against previous: "
+                  f"{summary['upright_cost_vs_previous']}, against resolution alone: "
+                  f"{summary['upright_cost_vs_resolution']}"]
+    found = ", ".join(f"{k} {v['found']}/{v['words']}" + (f" (upright twins {v['twin_found']}, lost against them "
+                                                          f"{v['lost_vs_twin']})" if "twin_found" in v else "")
+                      for k, v in summary["words_found"].items())
     lines.append(f"distinctive words read (geometry): {found}")
     return "\n".join(lines)
 
 
 def _words(rows: list[dict], group: str) -> dict[str, int]:
+    """Words found on the group's pages; for turned and skewed ones also on their upright twins,
+    and how many the twin gave that the page did not (what the geometry lost)."""
     chosen = [r for r in rows if r["path"] == "geometry" and r["kind"].startswith(group)]
-    return {"found": sum(r["found"] for r in chosen), "words": sum(r["words"] for r in chosen)}
+    out = {"found": sum(r["found"] for r in chosen), "words": sum(r["words"] for r in chosen)}
+    if any("twin_found" in r for r in chosen):
+        out |= {"twin_found": sum(r.get("twin_found", 0) for r in chosen),
+                "lost_vs_twin": sum(r.get("lost_vs_twin", 0) for r in chosen)}
+    return out
 
 
 def _upright(kind: str) -> bool:
@@ -173,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=24, help="lines of body text on a scanned page")
     parser.add_argument("--corpus-pages", type=int, default=24, help="pages of the harness corpus too (0: none)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: previous,resolution,geometry")
     parser.add_argument("--out", type=Path, default=Path("out/geometry.json"))
     args = parser.parse_args(argv)
     summary = run(args)

@@ -50,6 +50,7 @@ class ScannedPage:
     kind: str
     text: str
     words: tuple[str, ...]
+    twin: bytes = b""  # a turned or skewed page as it was before: the same page upright
 
     @property
     def upright(self) -> bool:
@@ -107,12 +108,13 @@ def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: st
     if kind.startswith("rotated-"):
         degrees = int(kind.split("-")[1])
         turned = image.rotate(degrees, expand=True)  # counter-clockwise, as a page fed the wrong way
-        data = pdf_scan(turned, dpi) if degrees == 180 else tiff(turned, dpi) if degrees == 270 else png(turned, dpi)
-        return ScannedPage(f"{prefix}{kind}-{number}.{_ext(degrees)}", data, kind, text, words)
+        encoded = {180: pdf_scan, 270: tiff}.get(degrees, png)
+        return ScannedPage(f"{prefix}{kind}-{number}.{_ext(degrees)}", encoded(turned, dpi), kind, text, words,
+                           encoded(image, dpi))
     if kind.startswith("skewed-"):
         angle = int(kind.split("-")[1]) * rng.choice((1, -1))
         skewed = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
-        return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words)
+        return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words, png(image, dpi))
     with_dpi = not kind.endswith("-nodpi")
     data = jpeg(image, dpi) if kind == "upright-200" else png(image, dpi if with_dpi else None)
     return ScannedPage(f"{prefix}{kind}-{number}.{'jpg' if kind == 'upright-200' else 'png'}", data, kind, text, words)

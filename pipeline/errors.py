@@ -12,13 +12,19 @@
     │   ├── EncryptedDocument       a password-protected PDF
     │   ├── ImageTooLarge           over the pixel cap (decompression bomb guard)
     │   ├── TooManyPages            over OCR_MAX_PAGES
-    │   └── EngineTimeout           the engine ran past OCR_PAGE_TIMEOUT_S on a page
+    │   ├── EngineTimeout           the engine ran past OCR_PAGE_TIMEOUT_S on a page
+    │   └── IndexRejected           OpenSearch refused the document itself (a 4xx other than 429)
     ├── TransientError              may succeed later: release for redelivery
     │   ├── StorageUnavailable      S3 throttling (503 SlowDown), time-outs, resets
     │   ├── IndexUnavailable        OpenSearch 429/5xx, time-outs, resets
     │   ├── WorkerLost              an OCR worker died under the page
-    │   └── ObjectChanged           overwritten while a long document's pages were being read
-    └── ConfigError                 the service cannot run as configured (exit 2)
+    │   ├── ObjectChanged           overwritten while a long document's pages were being read
+    │   └── MaxReceiveCountExceeded never raised: the class of a message SQS's redrive moved to the
+    │                               DLQ after maxReceiveCount receives without an outcome
+    ├── ConfigError                 the service cannot run as configured (exit 2)
+    └── OperationFailed             an operator command did not reach its goal (exit 1)
+        ├── SmokeFailed             ``smoke``: the test document was not searchable in time
+        └── DeployFailed            ``ami deploy``: the instance refresh did not succeed
 
 ``error_class`` is the short name written to the DLQ's ``ErrorClass`` attribute, the logs and
 the failure rows; ``classify`` (and ``from_third_party`` for what is not ours) maps any exception
@@ -98,6 +104,10 @@ class TransientError(OcrClusterError):
     retryable = True
 
 
+class IndexRejected(PermanentError):
+    """OpenSearch refused the document itself (mapping or parse error): retrying cannot help."""
+
+
 class StorageUnavailable(TransientError):
     """S3 throttled, timed out or reset the connection."""
 
@@ -114,10 +124,27 @@ class ObjectChanged(TransientError):
     """The object was overwritten while a backfill read a long document's pages on several workers."""
 
 
+class MaxReceiveCountExceeded(TransientError):
+    """Never raised: the class of a DLQ message that SQS's redrive moved there (no ``ErrorClass``
+    attribute), after maxReceiveCount receives that each ended without an outcome."""
+
+
 class ConfigError(OcrClusterError):
     """The program cannot run as configured."""
 
     exit_code = 2
+
+
+class OperationFailed(OcrClusterError):
+    """An operator command (``smoke``, ``ami deploy``) did not reach its goal (exit 1)."""
+
+
+class SmokeFailed(OperationFailed):
+    """``ocr-cluster smoke``: the test document did not become searchable in time."""
+
+
+class DeployFailed(OperationFailed):
+    """``ocr-cluster ami deploy``: the instance refresh did not end in success."""
 
 
 def classify(exc: BaseException) -> OcrClusterError:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         "jpn_vert", description="Reader of blocks set vertically (Debian tesseract-ocr-jpn-vert); empty: off."
     )
     detect_orientation: bool = Field(True, description="Turn weak pages upright with Tesseract's OSD (osd).")
+    max_read_dpi: int = Field(
+        0, ge=0, le=1200, description="Pages scanned finer are reduced to this resolution to be read (0: never)."
+    )
     invert_pass: bool = Field(
         True, description="Tesseract's inverted-line pass: weak lines read again as white on black."
     )

@@ -103,3 +103,14 @@ def square_pixels(image: Image.Image) -> tuple[Image.Image, str]:
     stretched = image.resize(size, Image.Resampling.BILINEAR)
     stretched.info["dpi"] = (fine, fine)
     return stretched, f"pixels made square ({x_dpi:g} x {y_dpi:g} dpi stretched to {fine:g})"
+
+
+def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
+    """The page reduced to ``cap`` DPI when it was scanned finer (0: never). Tesseract reads text
+    best at about 300 DPI; a 600-DPI scan costs it about four times the pixels for no better text
+    (``python -m benchmarks.engine_settings``)."""
+    if not cap or dpi <= cap:
+        return image, dpi
+    scale = cap / dpi
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS), cap

@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.engine.documents import OpenedDocument, PageInput
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
+from pipeline.engine.resolution import at_most
 from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
 from pipeline.models import Document, Job, PageResult, document_id
@@ -93,9 +94,10 @@ class OcrStage:
             return PageResult(
                 page_input.page, text, None, "text-layer", decode_s=decode_s, clean_s=time.perf_counter() - started
             )
-        image = page_input.image
-        assert image is not None
-        dpi = page_input.dpi or self.settings.dpi
+        assert page_input.image is not None
+        started = time.perf_counter()
+        image, dpi = at_most(page_input.image, page_input.dpi or self.settings.dpi, self.settings.max_read_dpi)
+        decode_s += time.perf_counter() - started  # a finer scan's reduction is part of preparing its pixels
         reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry)
         started = time.perf_counter()
         text = clean_text(reading.text)
@@ -119,6 +121,7 @@ class OcrStage:
             geometry_timings=geometry,
         )
         image.close()
+        page_input.image.close()
         return result
 
     def assemble(

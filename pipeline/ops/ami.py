@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import ConfigError, OcrClusterError
+from pipeline.errors import ConfigError, DeployFailed
 from pipeline.ops.aws import error_code, paginate
 
 DEFAULT_LAUNCH_TEMPLATE = "python-worker-template-v1"
@@ -27,10 +27,6 @@ IMAGE_PREFIX = "python-worker-v"
 APPLICATION = "file-processor"
 REFRESH_DONE = {"Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed", "Baseline"}
 REFRESH_OK = {"Successful"}
-
-
-class DeployFailed(OcrClusterError):
-    """The instance refresh did not end in success (exit 1)."""
 
 
 @dataclass(frozen=True)

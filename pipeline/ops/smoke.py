@@ -16,13 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import OcrClusterError
+from pipeline.errors import SmokeFailed
 
 SMOKE_TEXT = "OCR CLUSTER SMOKE TEST"
-
-
-class SmokeFailed(OcrClusterError):
-    """The test document did not become searchable in time (exit 1)."""
 
 
 @dataclass

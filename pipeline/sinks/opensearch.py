@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import IndexUnavailable
+from pipeline.errors import IndexRejected, IndexUnavailable
 from pipeline.settings import Settings
 
 INDEX_BODY: dict[str, Any] = {
@@ -204,7 +204,7 @@ class BulkWriter:
 
 def _failure_class(retryable: bool) -> str:
     """``IndexUnavailable`` (transient: retry later) or ``IndexRejected`` (this document is refused)."""
-    return IndexUnavailable.__name__ if retryable else "IndexRejected"
+    return IndexUnavailable.__name__ if retryable else IndexRejected.__name__
 
 
 def _request_failed(doc_id: str, status: int, exc: object) -> ItemResult:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ray.data import Datasink
 
+from pipeline.errors import IndexUnavailable
 from pipeline.settings import Settings
 
 FAILURE_FIELDS = ("tag", "bucket", "key", "version_id", "error_class", "reason", "retryable")
@@ -119,5 +120,6 @@ def _failure(row: dict[str, Any]) -> dict[str, Any]:
 def _index_failure(row: dict[str, Any], item: Any) -> dict[str, Any]:
     """A document OCR'd but refused by the index (or left unanswered) as a failure record."""
     if item is None:
-        return _failure({**row, "error_class": "IndexUnavailable", "reason": "no bulk answer", "retryable": True})
+        unanswered = {"error_class": IndexUnavailable.__name__, "reason": "no bulk answer", "retryable": True}
+        return _failure({**row, **unanswered})
     return _failure({**row, "error_class": item.error_class, "reason": item.reason, "retryable": item.retryable})

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.errors import MaxReceiveCountExceeded
 from pipeline.sources.sqs import Message, SqsQueue
 
 
@@ -26,7 +27,7 @@ class DlqSummary:
 
 def error_class_of(message: Message) -> str:
     """The message's ``ErrorClass`` attribute; ``MaxReceiveCountExceeded`` when SQS's redrive moved it."""
-    return message.attributes.get("ErrorClass") or "MaxReceiveCountExceeded"
+    return message.attributes.get("ErrorClass") or MaxReceiveCountExceeded.__name__
 
 
 def peek(sqs: Any, dlq_url: str, limit: int = 1000, hold_s: int = 30) -> list[Message]:
