@@ -1,11 +1,35 @@
-"""Shared fixtures: the local stack (moto server + osmem-server) and a local Ray, started once
-per session; a fresh bucket/queue/DLQ/index per test so tests never see each other's messages."""
+"""Shared fixtures: the servers and a local Ray, each started once per session; a fresh
+bucket/queue/DLQ/index per test so tests never see each other's messages. One region for all of
+them: the stack's (:data:`pipeline.devstack.stack.REGION`).
+
+The servers, and why each is there:
+
+- ``stack``: moto's server (S3+SQS) and osmem-server, started as the demo starts them
+  (:func:`pipeline.devstack.stack.start_stack`). Every test that needs S3, SQS or OpenSearch
+  uses it (integration, fault, ``doctor``, ``smoke``), each with its own bucket/queue/DLQ
+  (``resources``) and index (``settings``). It is never reset: tests only add to it.
+- ``moto_endpoint``: a second moto server, for the tests that need an empty account and reset it
+  before each test (``/moto-api/reset``: AMI pruning counts every image, ``status`` every group,
+  the boot test creates fixed SSM names), and for the IAM tests, which turn enforcement on
+  (``/moto-api/reset-auth``, the server-wide ``INITIAL_NO_AUTH_ACTION_COUNT``). A reset wipes a
+  whole server and enforcement denies every caller without a policy, so neither can happen on
+  the stack's: it would take the session's bucket and queues, and the stack's ``testing`` keys
+  would be refused. ``aws_env`` (tests/ops/conftest.py) resets it and turns enforcement off.
+- ``imds``: one fake IMDSv2 (token on PUT, metadata only with it), for ``doctor`` and the boot
+  test; each sets the metadata it serves.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -85,3 +109,78 @@ def opensearch(stack, settings):
     from pipeline.sinks.opensearch import make_client
 
     return make_client(settings)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """The resettable moto server (see the module docstring): ``python -m moto.server``."""
+    from pipeline.devstack.stack import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("moto.server did not start") from None
+            time.sleep(0.2)
+    yield url
+    proc.kill()  # nothing to keep; moto's werkzeug server can take >10 s to honour SIGTERM
+    proc.wait(timeout=10)
+
+
+class FakeImds:
+    """IMDSv2 as EC2 serves it: a session token on ``PUT /latest/api/token`` (with its TTL
+    header), ``GET /latest/meta-data/<path>`` only with that token (401 without), 404 for a path
+    not in ``metadata``."""
+
+    TOKEN = "imds-session-token-1"
+
+    def __init__(self) -> None:
+        self.metadata: dict[str, str] = {}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+                self._reply(200 if ok else 400, fake.TOKEN if ok else "")
+
+            def do_GET(self) -> None:
+                if self.headers.get("X-aws-ec2-metadata-token") != fake.TOKEN:
+                    self._reply(401, "")
+                    return
+                value = fake.metadata.get(self.path.removeprefix("/latest/meta-data/"))
+                self._reply(404 if value is None else 200, value or "")
+
+            def _reply(self, code: int, body: str) -> None:
+                data = body.encode()
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def imds() -> Iterator[FakeImds]:
+    """The one fake IMDSv2; set ``imds.metadata`` to what the instance should show."""
+    fake = FakeImds()
+    yield fake
+    fake.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from collections import Counter
 from typing import Any
 
@@ -10,6 +11,7 @@ from pipeline.settings import Settings
 from pipeline.sinks.opensearch import make_client, refresh
 from pipeline.sources.dlq import peek
 from pipeline.sources.messages import parse_body
+from pipeline.sources.sqs import SqsQueue
 
 
 def upload(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
@@ -38,10 +40,9 @@ def indexed_keys(settings: Settings) -> Counter[str]:
 
 
 def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
-    """(visible, in flight)."""
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return int(attrs[names[0]]), int(attrs[names[1]])
+    """(visible, in flight), as the service reads them (:meth:`SqsQueue.depth`)."""
+    depth = SqsQueue(sqs, url).depth()
+    return depth["visible"], depth["in_flight"]
 
 
 def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, str]:
@@ -54,3 +55,16 @@ def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, str]:
             name = m.body
         out[name] = f"{m.attributes.get('ErrorClass', 'redrive')}: {m.attributes.get('ErrorReason', '')}"
     return out
+
+
+def moto_post(url: str, data: bytes = b"") -> None:
+    """POST to a moto control endpoint (``/moto-api/reset``, ``/moto-api/reset-auth``)."""
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def reset_moto(endpoint: str) -> None:
+    """The resettable moto server (``moto_endpoint``) as an empty account, IAM enforcement off (an
+    IAM test may have left it on). Never the stack's: see tests/conftest.py."""
+    moto_post(f"{endpoint}/moto-api/reset")
+    moto_post(f"{endpoint}/moto-api/reset-auth", b"inf")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
@@ -32,3 +33,12 @@ class CrashOnceEngine(Engine):
             CRASH_FLAG.touch()
             os._exit(3)
         return super().recognise(image, timeout_s, *args, **kwargs)
+
+
+class MisreadEngine(Engine):
+    """The real engine, reading ``SMOKE`` as ``SM0KE`` (a reading that misses a word it should see)."""
+
+    def recognise(self, image: Image.Image, timeout_s: float, *args, **kwargs) -> Recognised:
+        """Recognise, then misread the one word."""
+        got = super().recognise(image, timeout_s, *args, **kwargs)
+        return replace(got, text=got.text.replace("SMOKE", "SM0KE"))

@@ -163,32 +163,48 @@ def test_a_source_that_is_neither_s3_nor_a_directory_exits_2(settings, ray_local
     assert main(["backfill", str(tmp_path / "missing"), "--no-progress"]) == 2
 
 
+CONTRACT_PAGES = 12
+
+
+def assert_contract_whole_once(settings, parquet) -> None:
+    """long/contract.pdf as one document: its 12 pages, each with its own text, in order, once,
+    in the index and in the Parquet document and page rows."""
+    client = make_client(settings)
+    refresh(client, settings.index)
+    hits = client.search(index=settings.index, body={"query": {"term": {"key": "long/contract.pdf"}}})["hits"]["hits"]
+    assert len(hits) == 1, "one document for the object, not one per range"
+    source = hits[0]["_source"]
+    assert source["page_count"] == CONTRACT_PAGES
+    assert [p["page"] for p in source["pages"]] == list(range(1, CONTRACT_PAGES + 1)), "every page, in order, once"
+    assert all(f"page {p['page']}" in p["text"] for p in source["pages"]), "each page's own text"
+    positions = [source["text"].find(f"long contract page {n}") for n in range(1, CONTRACT_PAGES + 1)]
+    assert -1 not in positions and positions == sorted(positions), "the document's text in page order"
+    documents = [d for d in pq.read_table(parquet / "documents").to_pylist() if d["key"] == "long/contract.pdf"]
+    assert [(d["doc_id"], d["page_count"]) for d in documents] == [(hits[0]["_id"], CONTRACT_PAGES)]
+    pages = [p for p in pq.read_table(parquet / "pages").to_pylist() if p["key"] == "long/contract.pdf"]
+    assert sorted(p["page"] for p in pages) == list(range(1, CONTRACT_PAGES + 1)), "one page row per page"
+    assert all(p["chars"] > 0 for p in pages), "every page row was read"
+
+
 def test_a_long_pdf_is_read_eight_pages_at_a_time_over_the_pool_and_indexed_whole(
-    settings, resources, s3, ray_local, tmp_path, capsys
+    settings, resources, s3, ray_local, tmp_path
 ):
     settings = settings.model_copy(update={"batch_split_pages": 10})
-    contract = encode([render_page([f"長い契約書 第{n}頁", f"long contract page {n}"]) for n in range(1, 13)], "PDF")
+    contract = encode([render_page([f"長い契約書 第{n}頁", f"long contract page {n}"])
+                       for n in range(1, CONTRACT_PAGES + 1)], "PDF")
     nine = encode([render_page([f"短い {n}"]) for n in range(9)], "PDF")  # under the split: read whole
     upload(s3, resources.bucket, {"long/contract.pdf": contract, "long/nine.pdf": nine,
                                   "long/note.png": encode(render_page(["メモ"]), "PNG")})
 
     summary = run_backfill(settings, [f"s3://{resources.bucket}/long/"], parquet=str(tmp_path / "out"))
 
-    assert (summary.processed, summary.failed, summary.pages) == (3, 0, 12 + 9 + 1)
-    assert "1 long documents (12 pages) spread over the pool" in capsys.readouterr().err
+    assert (summary.processed, summary.failed, summary.pages) == (3, 0, CONTRACT_PAGES + 9 + 1)
     assert indexed_keys(settings) == {"long/contract.pdf": 1, "long/nine.pdf": 1, "long/note.png": 1}
-    client = make_client(settings)
-    refresh(client, settings.index)
-    hit = client.search(index=settings.index, body={"query": {"term": {"key": "long/contract.pdf"}}})["hits"]["hits"]
-    source = hit[0]["_source"]
-    assert [p["page"] for p in source["pages"]] == list(range(1, 13))
-    assert all(f"page {p['page']}" in p["text"] for p in source["pages"]), "each page's own text"
-    positions = [source["text"].find(f"page {n}") for n in range(1, 13)]
-    assert positions == sorted(positions), "the document's text in page order"
-    pages = pq.read_table(tmp_path / "out" / "pages").to_pylist()
-    assert sorted(p["page"] for p in pages if p["key"] == "long/contract.pdf") == list(range(1, 13))
+    assert_contract_whole_once(settings, tmp_path / "out")
 
-    alone = run_backfill(settings, [f"s3://{resources.bucket}/long/"], ListingFilter(include=("*/contract.pdf",)))
-    assert (alone.listed, alone.processed, alone.pages) == (1, 1, 12)  # one object still spreads over the pool
-    assert "1 long documents (12 pages) spread over the pool" in capsys.readouterr().err
-    assert indexed_keys(settings)["long/contract.pdf"] == 1
+    # One object alone still spreads over the pool, and lands on the same document, whole again.
+    alone = run_backfill(settings, [f"s3://{resources.bucket}/long/"], ListingFilter(include=("*/contract.pdf",)),
+                         parquet=str(tmp_path / "alone"))
+    assert (alone.listed, alone.processed, alone.pages) == (1, 1, CONTRACT_PAGES)
+    assert indexed_keys(settings) == {"long/contract.pdf": 1, "long/nine.pdf": 1, "long/note.png": 1}
+    assert_contract_whole_once(settings, tmp_path / "alone")

@@ -19,19 +19,18 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from pipeline.cli import build_parser
+from pipeline.devstack.stack import REGION
 from pipeline.settings import Settings
+from tests.helpers import reset_moto
 from tests.infra import tfrender
-from tests.ops.conftest import REGION
 
 pytestmark = pytest.mark.infra
 
@@ -100,44 +99,6 @@ def apply_parameters(ssm: Any, rendered: Rendered) -> None:
 # --- the node's side --------------------------------------------------------------------------
 
 
-class _Imds(BaseHTTPRequestHandler):
-    """IMDSv2: a token on PUT, metadata only with that token."""
-
-    metadata: ClassVar[dict[str, str]] = {}
-
-    def do_PUT(self) -> None:
-        ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
-        self._reply(200 if ok else 400, "boot-imds-token" if ok else "")
-
-    def do_GET(self) -> None:
-        if self.headers.get("X-aws-ec2-metadata-token") != "boot-imds-token":
-            self._reply(401, "")
-            return
-        value = self.metadata.get(self.path.removeprefix("/latest/meta-data/"))
-        self._reply(404 if value is None else 200, value or "")
-
-    def _reply(self, code: int, body: str) -> None:
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
-@pytest.fixture(scope="module")
-def imds() -> Iterator[type[_Imds]]:
-    """A fake IMDSv2 whose metadata each test sets (``imds.metadata``)."""
-    handler = type("Imds", (_Imds,), {"metadata": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    yield handler
-    server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def gcs_port() -> Iterator[int]:
     """A listening socket standing in for the head's GCS port (the worker waits until it answers)."""
@@ -178,17 +139,15 @@ def env_file(path: Path) -> dict[str, str]:
 def metadata(role: str, environment: str) -> dict[str, str]:
     """The instance's tags and placement as the launch template exposes them."""
     return {"tags/instance/Role": role, "tags/instance/Environment": environment,
-            "placement/region": "ap-northeast-1", "local-ipv4": "127.0.0.1"}
+            "placement/region": REGION, "local-ipv4": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module")
 def module_aws(moto_endpoint: str) -> Iterator[Any]:
     """The standard AWS variables on a freshly reset moto, for this module's one boot."""
-    import urllib.request
-
     import boto3
 
-    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
+    reset_moto(moto_endpoint)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
@@ -258,7 +217,7 @@ def test_the_written_env_file_passes_validate_offline(booted: dict[str, Any]) ->
     proc = subprocess.run([str(Path(sys.executable).with_name("ocr-cluster")), "--env-file", str(path),
                            "validate", "--offline"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "OK    engine" in proc.stdout and "OK    thread budget" in proc.stdout
+    assert "OK    language-data" in proc.stdout and "OK    thread-budget" in proc.stdout
 
 
 def _exec_lines(unit: Path) -> list[str]:

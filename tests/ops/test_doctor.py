@@ -1,72 +1,42 @@
-"""``ocr-cluster doctor`` on this machine against the local stack (moto server, osmem-server),
-a tiny IMDSv2 server started here, the real Tesseract and the real ``ray`` CLI."""
+"""``ocr-cluster doctor`` on this machine against the session's local stack (moto server,
+osmem-server: ``stack``), the shared fake IMDSv2 (``imds``), the real Tesseract and the real
+``ray`` CLI."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import threading
 import time
+import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline import cli
+from pipeline.devstack.stack import REGION
 from pipeline.ops import checks, doctor
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.stack
 
-IMDS_TOKEN = "imds-session-token-1"
 METADATA = {
     "instance-id": "i-0123456789abcdef0",
     "instance-type": "c7i.4xlarge",
     "ami-id": "ami-0aaaabbbbccccdddd",
-    "placement/availability-zone": "ap-northeast-1a",
+    "placement/availability-zone": f"{REGION}a",
     "local-ipv4": "10.0.1.23",
     "iam/info": json.dumps({"InstanceProfileArn": "arn:aws:iam::123456789012:instance-profile/fp-node"}),
 }
 
 
-class _ImdsV2Handler(BaseHTTPRequestHandler):
-    """IMDSv2 as EC2 serves it: GET without a session token is refused (401)."""
-
-    def do_PUT(self) -> None:
-        if self.path != "/latest/api/token" or not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
-            self._reply(400, "")
-            return
-        self._reply(200, IMDS_TOKEN)
-
-    def do_GET(self) -> None:
-        if self.headers.get("X-aws-ec2-metadata-token") != IMDS_TOKEN:
-            self._reply(401, "")
-            return
-        value = METADATA.get(self.path.removeprefix("/latest/meta-data/"))
-        self._reply(200, value) if value is not None else self._reply(404, "")
-
-    def _reply(self, code: int, body: str) -> None:
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def imds_url() -> Iterator[str]:
-    """A local IMDSv2 endpoint."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ImdsV2Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+@pytest.fixture
+def imds_url(imds: Any) -> str:
+    """The shared fake IMDSv2, serving this instance's metadata."""
+    imds.metadata = dict(METADATA)
+    return imds.url
 
 
 @pytest.fixture(scope="module")
@@ -87,25 +57,15 @@ def _closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """moto in server mode (S3 + SQS over HTTP)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def moto_url(stack: Any) -> str:
+    """The stack's moto server (S3 + SQS over HTTP)."""
+    return stack.endpoint
 
 
 @pytest.fixture(scope="module")
-def opensearch_url() -> Iterator[str]:
-    """osmem-server, an in-memory OpenSearch-compatible server."""
-    from osmem_server import OsmemServer
-
-    server = OsmemServer.start(japanese=True)
-    yield server.url
-    server.close()
+def opensearch_url(stack: Any) -> str:
+    """The stack's osmem-server."""
+    return stack.opensearch_url
 
 
 @pytest.fixture
@@ -129,15 +89,16 @@ def queues(moto_url: str) -> dict[str, str]:
     sqs = boto3.client(
         "sqs",
         endpoint_url=moto_url,
-        region_name="ap-northeast-1",
+        region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    dlq = sqs.create_queue(QueueName="doctor-dlq")["QueueUrl"]
-    empty_dlq = sqs.create_queue(QueueName="doctor-dlq-empty")["QueueUrl"]
+    suffix = uuid.uuid4().hex[:8]  # the stack is shared and never reset
+    dlq = sqs.create_queue(QueueName=f"doctor-dlq-{suffix}")["QueueUrl"]
+    empty_dlq = sqs.create_queue(QueueName=f"doctor-dlq-empty-{suffix}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=empty_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"})
-    queue = sqs.create_queue(QueueName="doctor-queue", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    queue = sqs.create_queue(QueueName=f"doctor-queue-{suffix}", Attributes={"RedrivePolicy": policy})["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     sqs.send_message(QueueUrl=dlq, MessageBody="{}")
@@ -149,15 +110,16 @@ def index(opensearch_url: str) -> str:
     """An existing index."""
     from opensearchpy import OpenSearch
 
-    OpenSearch(hosts=[opensearch_url]).indices.create(index="doctor-docs")
-    return "doctor-docs"
+    name = f"doctor-docs-{uuid.uuid4().hex[:8]}"
+    OpenSearch(hosts=[opensearch_url]).indices.create(index=name)
+    return name
 
 
 def _env_file(tmp_path: Path, moto_url: str, **values: str) -> Path:
     """A node env file pointing at the local stack."""
     base = {
         "AWS_ENDPOINT_URL": moto_url,
-        "AWS_DEFAULT_REGION": "ap-northeast-1",
+        "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing-secret-value",
         "OMP_THREAD_LIMIT": "1",
@@ -255,8 +217,9 @@ def test_failures_exit_non_zero_and_name_the_problem(
     checks = {check["name"]: check for check in report["checks"]}
     assert code == 1 and report["ok"] is False
     assert checks["opensearch"]["status"] == "FAIL"
-    assert checks["language-data"]["status"] == "FAIL" and "qqq" in checks["language-data"]["detail"]
-    assert checks["queue"]["status"] == "WARN" and "dlq=1" in checks["queue"]["detail"]
+    assert checks["language-data"]["status"] == "FAIL" and checks["language-data"]["data"]["missing"] == ["qqq"]
+    assert checks["queue"]["status"] == "WARN" and checks["queue"]["data"]["dlq"]["visible"] == 1
+    assert checks["queue"]["data"]["queue"]["visible"] == 2, "the queue's own depth, not the DLQ's"
 
 
 def test_unreachable_queue_fails(tmp_path: Path, clean_env: None, imds_url: str) -> None:
@@ -274,9 +237,10 @@ def test_missing_queue_url_fails(tmp_path: Path, clean_env: None, moto_url: str)
 
 
 def test_missing_index_warns(tmp_path: Path, clean_env: None, moto_url: str, opensearch_url: str) -> None:
-    env = _env_file(tmp_path, moto_url, OCR_OPENSEARCH_URL=opensearch_url, OCR_INDEX="no-such-index")
+    missing = f"no-such-index-{uuid.uuid4().hex[:8]}"
+    env = _env_file(tmp_path, moto_url, OCR_OPENSEARCH_URL=opensearch_url, OCR_INDEX=missing)
     check = doctor.check_opensearch(doctor.check_settings(env)[1], timeout_s=2)
-    assert check.status == doctor.WARN and "does not exist" in check.detail
+    assert check.status == doctor.WARN and "does not exist" in check.detail and check.data["index_exists"] is False
 
 
 def test_imds_requires_the_v2_token(imds_url: str) -> None:

@@ -10,23 +10,17 @@ on AWS. A call the role does not allow fails with moto's AccessDenied, which nam
 Calls moto lacks (StartInstanceRefresh, the lifecycle actions, StartMessageMoveTask) go through
 botocore's Stubber, and their actions are looked up in the rendered JSON.
 
-Enforcement needs its own server: moto's switch (``INITIAL_NO_AUTH_ACTION_COUNT``) and its
-state are process-wide, so an in-process ThreadedMotoServer would turn enforcement on for the
-plain server the other tests share. This one is ``python -m moto.server`` in a subprocess,
-started with the variable set; each test resets it, sets up with enforcement off
-(``/moto-api/reset-auth``), then turns it on.
+Enforcement is server-wide (moto's ``INITIAL_NO_AUTH_ACTION_COUNT``), so these tests run on
+the resettable moto server (``moto_endpoint``, tests/conftest.py says why it is not the stack's):
+each test resets it, sets up with enforcement off (``/moto-api/reset-auth``), then turns it on;
+the next test's reset turns it off again.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +35,7 @@ from botocore.stub import Stubber
 
 from pipeline import cli
 from pipeline.batch.reprocess import held, start_move_task
+from pipeline.devstack.stack import REGION
 from pipeline.errors import ConfigError
 from pipeline.fleet.lifecycle import TerminationHook
 from pipeline.fleet.scaling import BacklogPublisher
@@ -49,6 +44,7 @@ from pipeline.ops import ami, doctor, smoke
 from pipeline.sources.s3 import bucket_versioned, fetch_object, list_jobs
 from pipeline.sources.sqs import SqsQueue
 from pipeline.stream import ledger
+from tests.helpers import moto_post
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = {
@@ -62,7 +58,6 @@ ROLES = {  # the policies attached to each role in terraform/modules/iam and mod
     "worker": ("data-plane", "lifecycle"),
     "operator": ("operator",),
 }
-REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 BUCKET = "cis-filesearch-documents"
 PREFIX = "incoming/"
@@ -121,38 +116,13 @@ def allows(policy: dict[str, Any], action: str, resource: str = "*") -> bool:
 # --- the enforcing server -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def iam_moto(moto_endpoint: str) -> str:
+    """The resettable moto server; each test's ``build_fleet`` resets it and turns enforcement on."""
+    return moto_endpoint
 
 
-@pytest.fixture(scope="session")
-def iam_moto() -> Iterator[str]:
-    """``python -m moto.server`` with INITIAL_NO_AUTH_ACTION_COUNT set: IAM enforced."""
-    port = _free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/").close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("moto.server did not start") from None
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
-
-def _post(url: str, data: bytes = b"") -> None:
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "text/plain"})
-    urllib.request.urlopen(request).close()
 
 
 @dataclass
@@ -186,7 +156,7 @@ def _admin(url: str, service: str) -> Any:
 def _resources(url: str) -> tuple[str, str, str]:
     """Bucket, queue with its DLQ, launch template, group, an image; returns queue, DLQ, template ARN."""
     sqs, s3, ec2 = _admin(url, "sqs"), _admin(url, "s3"), _admin(url, "ec2")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(Bucket=BUCKET)  # REGION is us-east-1, which takes no LocationConstraint
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}a.png", Body=smoke.smoke_png())
     dlq_url = sqs.create_queue(QueueName="file-processing-queue-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -228,8 +198,8 @@ def _values(queue_url: str, dlq_url: str, lt_arn: str) -> dict[str, str]:
 
 def build_fleet(url: str, edit: Callable[[str, dict[str, Any]], None] = lambda name, policy: None) -> Fleet:
     """Reset moto, create the account's resources and role users, then turn enforcement on."""
-    _post(f"{url}/moto-api/reset")
-    _post(f"{url}/moto-api/reset-auth", b"inf")
+    moto_post(f"{url}/moto-api/reset")
+    moto_post(f"{url}/moto-api/reset-auth", b"inf")
     queue_url, dlq_url, lt_arn = _resources(url)
     fleet = Fleet(url, queue_url, dlq_url, _values(queue_url, dlq_url, lt_arn))
     iam = _admin(url, "iam")
@@ -248,7 +218,7 @@ def build_fleet(url: str, edit: Callable[[str, dict[str, Any]], None] = lambda n
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}))
     key = iam.create_access_key(UserName="feeder")["AccessKey"]
     fleet.keys["feeder"] = (key["AccessKeyId"], key["SecretAccessKey"])
-    _post(f"{url}/moto-api/reset-auth", b"0")
+    moto_post(f"{url}/moto-api/reset-auth", b"0")
     return fleet
 
 
@@ -332,12 +302,9 @@ def test_doctor_and_validate_read_the_queue_and_dlq_under_the_node_role(
     send(fleet, fleet.dlq_url, _job(f"{PREFIX}x.png"), ErrorClass="CorruptDocument")
     with as_role(fleet, "worker", monkeypatch, OCR_QUEUE_URL=fleet.queue_url, OCR_DLQ_URL=fleet.dlq_url):
         settings = doctor.check_settings(None)[1]
-        check = doctor.check_queue(settings, doctor.DoctorOptions(timeout_s=5))
+        check = doctor.check_queue(settings, timeout_s=5)  # validate runs the same check (ops/checks.py)
         assert check.status == doctor.WARN and "dlq=1" in check.detail, check.detail
-        from pipeline.ops.validate import online_checks
-
-        name, queue_check = online_checks(settings)[0]
-        assert name == "queue" and fleet.dlq_url in queue_check()
+        assert check.data["dlq_url"] == fleet.dlq_url and check.data["queue"]["visible"] == 0
 
 
 def test_node_drain_lifecycle_actions_are_the_worker_roles(fleet: Fleet) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from pipeline.devstack.stack import REGION
 from pipeline.fleet.scaling import PUBLISHED, BacklogPublisher
 from pipeline.settings import Settings
 from pipeline.sources.sqs import SqsQueue
@@ -76,7 +77,7 @@ def test_the_stream_service_survives_a_failing_publisher(make_client: Any, uniqu
     sqs = make_client("sqs")
     queue = SqsQueue(sqs, sqs.create_queue(QueueName=f"survive-{unique}")["QueueUrl"])
     with socket_closed() as dead:
-        cloudwatch = boto3.client("cloudwatch", endpoint_url=dead, region_name="ap-northeast-1",
+        cloudwatch = boto3.client("cloudwatch", endpoint_url=dead, region_name=REGION,
                                   config=boto3.session.Config(retries={"max_attempts": 1}, connect_timeout=1))
         publisher = BacklogPublisher(cloudwatch, make_client("autoscaling"), "OcrCluster", "", every_s=0)
         service = StreamService(Settings(), queue, writer=None, pool=SimpleNamespace(size=1),  # type: ignore[arg-type]

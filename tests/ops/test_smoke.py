@@ -1,72 +1,61 @@
-"""``smoke`` with moto (S3 -> SQS notification, filtered on the source prefix as Terraform sets
-it) and osmem-server (a real OpenSearch-compatible server). No stream service runs here: a
-stand-in indexer thread reads the S3 event from the queue and writes the document the service
-would write (the text it is given: the smoke page's, as the real engine reads it, or not); the
-time-out path runs without it."""
+"""``smoke`` against what really indexes: the stream service (``build_stream``, the real engine)
+on the session's local stack, its bucket announcing new objects on the queue only under the
+source prefix, as Terraform sets the notification. The service runs beside ``smoke`` in a thread
+until the queue is quiet; a misreading engine (``OCR_ENGINE`` seam) stands for OCR gone wrong;
+the time-out path runs with no service at all."""
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from opensearchpy import OpenSearch
-from osmem_server import OsmemServer
 
 from pipeline.ops import smoke
+from pipeline.settings import Settings
+from tests.helpers import queue_depth
 
-INDEX = "documents"
+pytestmark = [pytest.mark.stack]
+
 SOURCE_PREFIX = "incoming/"  # terraform.tfvars.example's source_prefix: what the notification announces
 SMOKE_PREFIX = f"{SOURCE_PREFIX}smoke/"  # what Terraform writes to OCR_SMOKE_PREFIX
 
 
-@pytest.fixture(scope="module")
-def search() -> Iterator[Any]:
-    server = OsmemServer.start(japanese=True)
-    try:
-        yield OpenSearch(hosts=[server.url])
-    finally:
-        server.close()
-
-
 @pytest.fixture
-def index(search: Any) -> str:
-    if search.indices.exists(index=INDEX):
-        search.indices.delete(index=INDEX)
-    search.indices.create(index=INDEX, body={"mappings": {"properties": {"key": {"type": "keyword"}}}})
-    return INDEX
-
-
-@pytest.fixture
-def bucket(make_client: Any, unique: str) -> dict[str, Any]:
-    """A bucket announcing new objects on a queue, as terraform/modules/queue sets up."""
-    s3, sqs = make_client("s3"), make_client("sqs")
-    name = f"docs-{unique}"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
-    queue = sqs.create_queue(QueueName=f"file-processing-queue-{unique}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+def bucket(resources: Any, s3: Any, sqs: Any) -> dict[str, Any]:
+    """This test's bucket, announcing new objects under SOURCE_PREFIX only (terraform/modules/queue)."""
+    arn = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(
-        Bucket=name,
+        Bucket=resources.bucket,
         NotificationConfiguration={"QueueConfigurations": [{
             "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": SOURCE_PREFIX}]}},
         }]},
     )
-    return {"s3": s3, "sqs": sqs, "name": name, "queue": queue}
+    return {"s3": s3, "sqs": sqs, "name": resources.bucket, "queue": resources.queue_url}
 
 
-def fake_indexer(sqs: Any, queue: str, search: Any, stop: threading.Event, text: str = smoke.SMOKE_TEXT) -> None:
-    """What the stream service does, minus OCR: S3 event in, document with its key (and ``text``) out."""
-    while not stop.is_set():
-        for message in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []):
-            for record in json.loads(message["Body"]).get("Records", []):
-                key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
-                body = {"key": key, "bucket": record["s3"]["bucket"]["name"], "text": text}
-                search.index(index=INDEX, id=f"doc-{key}", body=body)
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+@pytest.fixture
+def search(opensearch: Any) -> Any:
+    """The OpenSearch client smoke searches with (osmem-server)."""
+    return opensearch
+
+
+def with_service(settings: Settings, run: Callable[[], Any]) -> Any:
+    """``run()`` while the stream service serves the queue; the service then runs until it is
+    quiet and must exit 0."""
+    from pipeline.stream.build import build_stream
+
+    service = build_stream(settings.model_copy(update={"ocr_workers": 1}), exit_when_idle_s=1)  # one page
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(service.run()), daemon=True)
+    thread.start()
+    try:
+        return run()
+    finally:
+        thread.join(timeout=60)
+        assert codes == [0], "the stream service did not exit cleanly"
 
 
 def objects(s3: Any, bucket: str) -> list[str]:
@@ -82,51 +71,42 @@ def test_smoke_png_is_a_png_with_room_for_text() -> None:
     assert image.format == "PNG" and image.width > 600 and image.getextrema() == (0, 255)
 
 
+@pytest.mark.ray
+@pytest.mark.tesseract
 def test_document_becomes_searchable_then_everything_is_removed(
-    bucket: dict[str, Any], search: Any, index: str
+    bucket: dict[str, Any], search: Any, settings: Settings, ray_local: None
 ) -> None:
-    stop = threading.Event()
-    worker = threading.Thread(target=fake_indexer, args=(bucket["sqs"], bucket["queue"], search, stop), daemon=True)
-    worker.start()
-    try:
-        result = smoke.run(bucket["s3"], search, bucket=bucket["name"], index=index, prefix=SMOKE_PREFIX,
-                           timeout_s=30, poll_s=0.2, report=lambda _: None)
-    finally:
-        stop.set()
-        worker.join(timeout=10)
-    assert result.key.startswith(f"{SMOKE_PREFIX}ocr-smoke-") and result.document_ids == [f"doc-{result.key}"]
+    result = with_service(settings, lambda: smoke.run(
+        bucket["s3"], search, bucket=bucket["name"], index=settings.index, prefix=SMOKE_PREFIX, timeout_s=60,
+        poll_s=0.2, report=lambda _: None))
+    assert result.key.startswith(f"{SMOKE_PREFIX}ocr-smoke-") and len(result.document_ids) == 1
     assert objects(bucket["s3"], bucket["name"]) == []
-    search.indices.refresh(index=index)
-    assert search.count(index=index)["count"] == 0
+    search.indices.refresh(index=settings.index)
+    assert search.count(index=settings.index)["count"] == 0, "the service indexed it once, smoke removed it"
+    assert queue_depth(bucket["sqs"], bucket["queue"]) == (0, 0), "the service settled the announcement"
 
 
-def test_timeout_fails_and_still_removes_the_object(bucket: dict[str, Any], search: Any, index: str) -> None:
+def test_timeout_fails_and_still_removes_the_object(bucket: dict[str, Any], search: Any, settings: Settings) -> None:
+    """No service runs: nothing is indexed."""
     with pytest.raises(smoke.SmokeFailed, match="not searchable") as caught:
-        smoke.run(bucket["s3"], search, bucket=bucket["name"], index=index, prefix=SMOKE_PREFIX, timeout_s=0.5,
-                  poll_s=0.1, report=lambda _: None)
+        smoke.run(bucket["s3"], search, bucket=bucket["name"], index=settings.index, prefix=SMOKE_PREFIX,
+                  timeout_s=0.5, poll_s=0.1, report=lambda _: None)
     assert caught.value.exit_code == 1
     assert objects(bucket["s3"], bucket["name"]) == []
     announced = bucket["sqs"].receive_message(QueueUrl=bucket["queue"], WaitTimeSeconds=1).get("Messages", [])
     assert announced, "the upload was announced on the queue (S3 notification)"
 
 
-def _with_indexer(bucket: dict[str, Any], search: Any, text: str, run: Any) -> Any:
-    stop = threading.Event()
-    worker = threading.Thread(target=fake_indexer, args=(bucket["sqs"], bucket["queue"], search, stop, text),
-                              daemon=True)
-    worker.start()
-    try:
-        return run()
-    finally:
-        stop.set()
-        worker.join(timeout=10)
-
-
-def test_a_document_without_the_pages_words_fails(bucket: dict[str, Any], search: Any, index: str) -> None:
-    """Indexed is not enough: an empty or garbled text means OCR did not run right."""
-    with pytest.raises(smoke.SmokeFailed, match="lacks CLUSTER SMOKE"):
-        _with_indexer(bucket, search, "OCR", lambda: smoke.run(
-            bucket["s3"], search, bucket=bucket["name"], index=index, prefix=SMOKE_PREFIX, timeout_s=30,
+@pytest.mark.ray
+@pytest.mark.tesseract
+def test_a_document_without_the_pages_words_fails(
+    bucket: dict[str, Any], search: Any, settings: Settings, ray_local: None
+) -> None:
+    """Indexed is not enough: a text without the page's words means OCR did not run right."""
+    misreading = settings.model_copy(update={"engine": "tests.fault.engines:MisreadEngine"})
+    with pytest.raises(smoke.SmokeFailed, match="lacks SMOKE"):
+        with_service(misreading, lambda: smoke.run(
+            bucket["s3"], search, bucket=bucket["name"], index=settings.index, prefix=SMOKE_PREFIX, timeout_s=60,
             poll_s=0.2, report=lambda _: None))
     assert objects(bucket["s3"], bucket["name"]) == []
 
@@ -146,8 +126,10 @@ def test_the_real_engine_reads_every_word_of_the_smoke_page() -> None:
     assert smoke.missing_words(text) == [], text
 
 
+@pytest.mark.ray
+@pytest.mark.tesseract
 def test_cli_takes_the_prefix_from_the_env_file(
-    bucket: dict[str, Any], search: Any, index: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+    bucket: dict[str, Any], settings: Settings, ray_local: None, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from pipeline import cli
@@ -156,11 +138,9 @@ def test_cli_takes_the_prefix_from_the_env_file(
         monkeypatch.setenv(name, "")  # remembered, so what the env file exports is undone after
         monkeypatch.delenv(name)
     env = tmp_path / "env"
-    url = search.transport.hosts[0]
-    env.write_text(f"OCR_SMOKE_BUCKET={bucket['name']}\nOCR_SMOKE_PREFIX={SMOKE_PREFIX}\nOCR_INDEX={index}\n"
-                   f"OCR_OPENSEARCH_URL=http://{url['host']}:{url['port']}\n")
-    code = _with_indexer(bucket, search, smoke.SMOKE_TEXT, lambda: cli.main(
-        ["--env-file", str(env), "smoke", "--timeout", "30"]))
+    env.write_text(f"OCR_SMOKE_BUCKET={bucket['name']}\nOCR_SMOKE_PREFIX={SMOKE_PREFIX}\nOCR_INDEX={settings.index}\n"
+                   f"OCR_OPENSEARCH_URL={settings.opensearch_url}\n")
+    code = with_service(settings, lambda: cli.main(["--env-file", str(env), "smoke", "--timeout", "60"]))
     assert code == 0
     assert f"s3://{bucket['name']}/{SMOKE_PREFIX}ocr-smoke-" in capsys.readouterr().err
 

@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from pipeline.cli import main
+from pipeline.devstack.stack import REGION
 from pipeline.ops import status
 
 ASG = "cis-filesearch-worker-asg"
@@ -28,7 +29,7 @@ def fleet(make_client: Any) -> dict[str, Any]:
         MinSize=0,
         MaxSize=4,
         DesiredCapacity=2,
-        AvailabilityZones=["ap-northeast-1a"],
+        AvailabilityZones=[f"{REGION}a"],
     )
     dlq = sqs.create_queue(QueueName="file-processing-queue-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
