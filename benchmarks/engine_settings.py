@@ -90,14 +90,16 @@ def stage_for(variant: dict) -> OcrStage:
     return stage
 
 
-def read(stage: OcrStage, probe: Probe) -> tuple[str, float]:
-    """(text, seconds) of one page through the stage (a copy: the stage closes what it reads)."""
+def read(stage: OcrStage, probe: Probe) -> tuple[str, float, float]:
+    """(text, CPU seconds, wall seconds) of one page through the stage (a copy: the stage closes
+    what it reads). The engine runs on this process's one thread, so its CPU time is the work a
+    page costs a core, whatever else the machine runs meanwhile; wall time is beside it."""
     assert probe.page.image is not None
     page = PageInput(probe.page.page, image=probe.page.image.copy(), dpi=probe.page.dpi,
                      dpi_source=probe.page.dpi_source)
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     text = stage.recognise(page).text
-    return text, time.perf_counter() - started
+    return text, time.process_time() - cpu, time.perf_counter() - wall
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -110,18 +112,19 @@ def run(args: argparse.Namespace) -> dict:
     for n, probe in enumerate(pages):
         order = names[n % len(names):] + names[: n % len(names)]
         for name in order:
-            text, seconds = read(stages[name], probe)
+            text, seconds, wall = read(stages[name], probe)
             squashed = "".join(text.split())
-            rows.append({"kind": probe.kind, "variant": name, "seconds": seconds,
-                         "cer": character_error_rate(probe.text, text),
-                         "words": len(probe.words), "found": sum(w in squashed for w in probe.words)})
+            missed = [w for w in probe.words if w not in squashed]
+            rows.append({"kind": probe.kind, "variant": name, "seconds": seconds, "wall_s": wall,
+                         "cer": character_error_rate(probe.text, text), "words": len(probe.words),
+                         "found": len(probe.words) - len(missed), "missed": missed})
         print(f"{n + 1}/{len(pages)} {probe.kind}", flush=True)
     return summarise(rows, names, args)
 
 
 def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> dict:
-    """Per (kind, variant): pages, mean CER, words found, seconds a page; per variant: pages/s,
-    its ratio to ``defaults``, mean CER and words over every page."""
+    """Per (kind, variant): pages, mean CER, words found (and those missed), CPU and wall seconds a
+    page; per variant: pages/s of one core (CPU time), its ratio to ``defaults``, mean CER and words."""
     by: dict[str, dict[str, dict]] = {}
     for row in rows:
         cell = by.setdefault(row["kind"], {}).setdefault(row["variant"], _cell())
@@ -133,6 +136,7 @@ def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> d
         cell["pages_per_s"] = round(cell["pages"] / cell["seconds"], 4)
         cell["cer"] = round(cell["cer"] / cell["pages"], 4)
         cell["seconds"] = round(cell["seconds"] / cell["pages"], 3)
+        cell["wall_s"] = round(cell["wall_s"] / cell["pages"], 3)
     base = totals.get("defaults", {}).get("pages_per_s")
     for cell in totals.values():
         cell["speed_vs_defaults"] = round(cell["pages_per_s"] / base, 3) if base else None
@@ -145,25 +149,29 @@ def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> d
 def table(summary: dict) -> str:
     """Markdown: one row per kind (CER / words for each variant), then each variant's totals."""
     names = list(summary["totals"])
-    lines = ["| kind | " + " | ".join(f"{n} CER | words" for n in names) + " |", "|" + "---|" * (1 + 2 * len(names))]
+    head = "| kind | " + " | ".join(f"{n} CER | words | CPU s" for n in names) + " |"
+    lines = [head, "|" + "---|" * (1 + 3 * len(names))]
     for kind, cells in summary["by_kind"].items():
-        parts = [f"{100 * cells[n]['cer']:.1f}% | {cells[n]['found']}/{cells[n]['words']}" for n in names]
+        parts = [f"{100 * cells[n]['cer']:.1f}% | {cells[n]['found']}/{cells[n]['words']} | {cells[n]['seconds']:.2f}"
+                 for n in names]
         lines.append(f"| {kind} | " + " | ".join(parts) + " |")
-    lines += ["", "| variant | pages/s (1 core) | vs defaults | mean CER | words |", "|---|---|---|---|---|"]
+    lines += ["", "| variant | pages/s (1 core, CPU time) | vs defaults | mean CER | words | missed |",
+              "|---|---|---|---|---|---|"]
     for n, t in summary["totals"].items():
         lines.append(f"| {n} | {t['pages_per_s']:.3f} | {t['speed_vs_defaults']:.2f}x | {100 * t['cer']:.2f}% | "
-                     f"{t['found']}/{t['words']} |")
+                     f"{t['found']}/{t['words']} | {', '.join(t['missed'][:12])} |")
     return "\n".join(lines)
 
 
 def _cell() -> dict:
-    return {"pages": 0, "cer": 0.0, "found": 0, "words": 0, "seconds": 0.0}
+    return {"pages": 0, "cer": 0.0, "found": 0, "words": 0, "seconds": 0.0, "wall_s": 0.0, "missed": []}
 
 
 def _add(cell: dict, row: dict) -> None:
     cell["pages"] += 1
-    for name in ("cer", "found", "words", "seconds"):
+    for name in ("cer", "found", "words", "seconds", "wall_s"):
         cell[name] += row[name]
+    cell["missed"] += row["missed"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,11 +105,14 @@ def square_pixels(image: Image.Image) -> tuple[Image.Image, str]:
     return stretched, f"pixels made square ({x_dpi:g} x {y_dpi:g} dpi stretched to {fine:g})"
 
 
+FINER_MARGIN = 1.25  # a 310-DPI estimate of a 300-DPI page is the same page: resampling it only blurs
+
+
 def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
-    """The page reduced to ``cap`` DPI when it was scanned finer (0: never). Tesseract reads text
-    best at about 300 DPI; a 600-DPI scan costs it about four times the pixels for no better text
+    """The page reduced to ``cap`` DPI when it was scanned clearly finer (0: never). Tesseract
+    reads text best at about 300 DPI; a 600-DPI scan costs it about four times the pixels
     (``python -m benchmarks.engine_settings``)."""
-    if not cap or dpi <= cap:
+    if not cap or dpi <= cap * FINER_MARGIN:
         return image, dpi
     scale = cap / dpi
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

@@ -62,6 +62,14 @@ def test_engine_timeout_is_its_own_error_class() -> None:
     engine.close()
 
 
+@pytest.mark.parametrize("invert", [False, True])
+def test_the_inverted_line_pass_is_set_as_the_setting_says(invert: bool) -> None:
+    """Given at Init (every loaded language gets it), as OCR_INVERT_PASS says; off by default."""
+    stage = OcrStage(Settings(invert_pass=invert, vertical_language="", detect_orientation=False))
+    assert stage.engine._api.GetBoolVariable("tessedit_do_invert") is invert
+    assert Settings().invert_pass is False
+
+
 def test_missing_language_data_is_a_config_error() -> None:
     with pytest.raises(errors.ConfigError) as err:
         Engine("jpn+klingon", DEBIAN_TESSDATA)

@@ -10,7 +10,7 @@ from PIL import Image
 from benchmarks import scanned
 from pipeline.engine.documents import OpenedDocument
 from pipeline.engine.geometry import estimate_skew, straighten, turn
-from pipeline.engine.resolution import from_paper_size, image_resolution, square_pixels
+from pipeline.engine.resolution import at_most, from_paper_size, image_resolution, square_pixels
 
 
 def opened_page(data: bytes):
@@ -51,6 +51,14 @@ def test_a_standard_mode_fax_gets_square_pixels() -> None:
     square, warning = square_pixels(fax)
     assert square.size == (1728, round(1143 * 204 / 98)) and "204 x 98" in warning
     assert image_resolution(square).dpi == 204
+
+
+def test_a_finer_scan_is_reduced_to_the_read_resolution_and_a_near_one_is_not() -> None:
+    page = Image.new("L", (4960, 7016), 255)
+    reduced, dpi = at_most(page, 600, 300)
+    assert (reduced.size, dpi) == ((2480, 3508), 300)
+    assert at_most(page, 360, 300) == (page, 360), "within 1.25x: the same page, resampling would only blur"
+    assert at_most(page, 600, 0) == (page, 600), "0: never"
 
 
 def test_pdf_pages_carry_their_render_or_scan_dpi() -> None:
