@@ -43,7 +43,7 @@ def test_notebooks_are_stored_executed_on_the_committed_real_run(name: str) -> N
     assert [c.get("execution_count") for c in code] == list(range(1, len(code) + 1))
     assert not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
     assert any(o["output_type"] == "display_data" for c in code for o in c["outputs"])
-    first = "".join(o.get("text", "") for o in code[0]["outputs"] if o["output_type"] == "stream")
+    first = "".join("".join(o["text"]) for o in code[0]["outputs"] if o["output_type"] == "stream")
     assert "records from notebooks/data/run" in first
     run = json.loads((NOTEBOOKS / "data" / "run" / "summary.json").read_text())
     assert run["quick"] is False and run["pages"] >= 24
