@@ -14,8 +14,8 @@ stroke's darkness mostly stays):
 5. the page is **blank** when the ink left covers under ``INK_MM2`` (a small fraction of one
    character: a 10 pt kanji covers about 4 mm², a lower-case "i" about 0.8 mm²).
 
-A page with much ink (``DENSE_SHARE`` of its pixels) is called inked without grouping; the
-grouping runs only on the sparse ink of nearly empty pages.
+A page with more than ``DENSE_MM2`` of ink (about 50 kanji; two hole shadows and dust cover
+~65 mm²) is called inked without grouping: the grouping runs only on nearly empty pages.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ INK_CONTRAST = 24  # grey levels below the background
 GAP_MM = 0.5  # ink pixels this close belong to one group (the strokes of a character)
 SPECK_MM2 = 0.3  # groups smaller than this are dust or noise (a disc about 0.6 mm across)
 INK_MM2 = 0.5  # a page with less ink than this is blank
-DENSE_SHARE = 0.02  # this share of the pixels inked: text (or a picture), no grouping needed
+DENSE_MM2 = 200.0  # this much ink: text (or a picture), no grouping needed
 HOLE_MM = (4.0, 9.0)  # a punched hole's shadow is this wide (ISO 838: 6 mm), solid and round
 HOLE_BAND_MM = 25.0  # ... and its centre lies this close to an edge
 HOLE_FILL = 0.6  # share of its bounding box a hole's shadow fills (a disc: 0.785)
@@ -61,7 +61,7 @@ def ink_test(image: Image.Image, dpi: int) -> InkReading:
     darkest_background = background - INK_CONTRAST
     count = sum(histogram[: max(0, darkest_background + 1)])
     px_mm2 = (MM_PER_INCH / work_dpi) ** 2
-    if count * px_mm2 >= INK_MM2 and count <= DENSE_SHARE * small.width * small.height:
+    if INK_MM2 <= count * px_mm2 <= DENSE_MM2:
         area = ink_area_mm2(np.asarray(small) <= darkest_background, work_dpi)
     else:  # too little ink to matter, or so much that it is text (or a picture) whatever its shape
         area = count * px_mm2

@@ -263,9 +263,11 @@ def assemble_document(
     content_type: str,
     pages: list[PageResult],
     seconds: float,
-    engine_stamp: EngineStamp,
+    engine_stamp: EngineStamp | tuple[str, ...],
 ) -> Document:
-    """The document record for a job from its pages (any order; sorted here)."""
+    """The document record for a job from its pages (any order; sorted here). A stamp of two
+    (engine, languages: written before the reading stamp) gives the record no reading stamp."""
+    engine_stamp = EngineStamp(*engine_stamp) if len(engine_stamp) == 3 else EngineStamp(*engine_stamp, "")
     pages = sorted(pages, key=lambda p: p.page)
     version = fetched.version_id or job.version_id
     etag = fetched.etag or job.etag
