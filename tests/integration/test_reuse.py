@@ -53,17 +53,3 @@ def test_a_copy_is_indexed_with_the_originals_text_and_no_engine_call(settings, 
     assert front["source"] == "ocr" and front["text"] and blank["source"] == "blank" and blank["text"] == ""
     assert queue_depth(sqs, resources.queue_url) == (0, 0)
 
-
-def test_reuse_off_reads_the_copy(settings, resources, s3, ray_local):
-    settings = settings.model_copy(update={**COUNTING, "reuse_duplicates": False})
-    page = inputs.png_page(["再読込 Reread 4711"])
-    upload(s3, resources.bucket, {"x/one.png": page})
-    run_until_idle(settings)
-    engines.ENGINE_CALLS.unlink(missing_ok=True)
-    upload(s3, resources.bucket, {"y/two.png": page})
-
-    run_until_idle(settings)
-
-    docs = _sources(settings)
-    assert engines.engine_calls() == 1 and docs["y/two.png"]["reused_from"] == ""
-    assert docs["y/two.png"]["sha256"] == docs["x/one.png"]["sha256"]

@@ -90,3 +90,11 @@ def test_with_the_lookup_down_the_object_is_read_and_a_warning_logged(caplog) ->
     assert doc.reused_from == "" and doc.pages[0].source in ("empty", "ocr")
     assert doc.sha256 == content_digest(data)
     assert "prior reading lookup failed" in caplog.text
+
+
+@pytest.mark.tesseract
+def test_the_setting_turns_the_lookup_off() -> None:
+    from pipeline.engine.stage import warm_stage
+
+    assert warm_stage(Settings(reuse_duplicates=False)).prior is None
+    assert isinstance(warm_stage(Settings()).prior, OpenSearchReadings)
