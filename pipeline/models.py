@@ -52,7 +52,7 @@ class PageResult:
     page: int
     text: str
     confidence: float | None
-    source: str  # "ocr" | "text-layer" | "empty"
+    source: str  # "ocr" | "text-layer" | "empty" | "blank" (the ink test found none: not read)
     decode_s: float = 0.0
     ocr_s: float = 0.0
     clean_s: float = 0.0
@@ -76,15 +76,32 @@ class PageResult:
         return {
             "page": self.page, "text": self.text, "confidence": self.confidence, "source": self.source,
             "dpi": self.dpi, "dpi_source": self.dpi_source, "rotation": self.rotation, "skew": self.skew,
-            "direction": self.direction,
+            "direction": self.direction, "width": self.width, "height": self.height,
             "timings": {"decode_s": round(self.decode_s, 4), "ocr_s": round(self.ocr_s, 4),
                         **{k: round(v, 4) for k, v in self.geometry_timings.items()}},
         }
 
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> PageResult:
+        """The page as :meth:`summary` wrote it (a prior reading, reused): text and how it lay,
+        with no seconds of its own."""
+        return cls(
+            page=int(summary["page"]), text=summary.get("text") or "", confidence=summary.get("confidence"),
+            source=summary.get("source") or "ocr", width=int(summary.get("width") or 0),
+            height=int(summary.get("height") or 0), dpi=int(summary.get("dpi") or 0),
+            dpi_source=summary.get("dpi_source") or "", rotation=int(summary.get("rotation") or 0),
+            skew=float(summary.get("skew") or 0.0), direction=summary.get("direction") or "",
+        )
+
 
 @dataclass
 class Document:
-    """The record written to OpenSearch (and Parquet) for one object version."""
+    """The record written to OpenSearch (and Parquet) for one object version.
+
+    ``sha256``: the digest of the object's bytes; ``reading``: the stamp of the settings it was
+    read with (:func:`pipeline.engine.stage.reading_stamp`); ``reused_from``: the document whose
+    reading of the same bytes was reused instead of calling the engine (empty when read here).
+    """
 
     doc_id: str
     bucket: str
@@ -100,6 +117,22 @@ class Document:
     languages: str
     timings: dict[str, float] = field(default_factory=dict)
     processed_at: str = ""
+    sha256: str = ""
+    reading: str = ""
+    reused_from: str = ""
+
+    @property
+    def blank_pages(self) -> int:
+        """Pages the ink test found blank (the engine not called)."""
+        return sum(p.source == "blank" for p in self.pages)
+
+    def skipped_work(self) -> dict[str, float]:
+        """What this document did not need the engine for (the keys of :func:`no_skipped_work`);
+        a reused document's blank pages count as reused."""
+        reused = bool(self.reused_from)
+        return {"reused_documents": int(reused), "reused_pages": self.page_count if reused else 0,
+                "saved_seconds": float(self.timings.get("saved_s", 0.0)),
+                "blank_pages": 0 if reused else self.blank_pages}
 
     def to_source(self) -> dict[str, Any]:
         """The ``_source`` body for OpenSearch."""
@@ -110,10 +143,25 @@ class Document:
         return body
 
 
+def no_skipped_work() -> dict[str, float]:
+    """Counts of work not done (reuse, blank pages), all zero: what ``skipped_work`` adds to."""
+    return {"reused_documents": 0, "reused_pages": 0, "saved_seconds": 0.0, "blank_pages": 0}
+
+
 def mean_confidence(pages: list[PageResult]) -> float | None:
     """Mean of the OCR'd pages' confidences (text-layer pages have none)."""
     values = [p.confidence for p in pages if p.confidence is not None]
     return round(sum(values) / len(values), 2) if values else None
+
+
+@dataclass
+class PriorReading:
+    """An earlier document's reading of the same bytes with the same settings (to reuse)."""
+
+    doc_id: str  # the document first read (a reuse of a reuse names the first)
+    content_type: str
+    pages: list[PageResult]
+    engine_s: float  # what reading it took the engine (what reusing it saves)
 
 
 @dataclass

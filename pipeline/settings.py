@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     rotate_min_confidence: float = Field(
         2.0, ge=0, le=100, description="OSD confidence needed to try a page turned (the better reading is kept)."
     )
+    reuse_duplicates: bool = Field(
+        True, description="An object whose bytes were already read with these settings reuses that reading."
+    )
+    skip_blank: bool = Field(True, description="Pages the ink test finds blank are not given to the engine.")
     page_timeout_s: float = Field(120.0, gt=0, le=3600, description="Engine time-out per page.")
     max_object_bytes: int = Field(200 * 1024**2, gt=0, description="Larger objects are refused unread.")
     max_pixels: int = Field(

@@ -74,10 +74,9 @@ class OcrBatch:
                "deferred_pages": 0}
         try:
             fetched = fetch_job(self.stage, job)
-            started = time.perf_counter()
-            with self.stage.open(fetched.data) as opened:
-                long_pages = opened.page_count if self.split_pages and opened.page_count >= self.split_pages else 0
-                doc = None if long_pages else self.stage.process_opened(job, fetched, opened, started)
+            doc, long_pages = self.stage.reuse(job, fetched), 0
+            if doc is None:
+                doc, long_pages = self._read(job, fetched)
         except Exception as exc:
             err = classify(exc)
             out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
@@ -88,6 +87,13 @@ class OcrBatch:
                 out.update(ok=True, pages=doc.page_count, document=pickle.dumps(doc, protocol=5))
         out["worker_rss_mb"] = peak_rss_mb()
         return out
+
+    def _read(self, job: Job, fetched: Any) -> tuple[Any, int]:
+        """(the document, 0), or (None, its pages) for a long one left to the second pass."""
+        started = time.perf_counter()
+        with self.stage.open(fetched.data) as opened:
+            long_pages = opened.page_count if self.split_pages and opened.page_count >= self.split_pages else 0
+            return (None if long_pages else self.stage.process_opened(job, fetched, opened, started)), long_pages
 
 
 def peak_rss_mb() -> float:

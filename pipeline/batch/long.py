@@ -65,7 +65,7 @@ class OcrRange:
                "version_id": row.get("version_id") or "", "pages_total": int(row["deferred_pages"]),
                "first": row["first"], "last": row["last"], "etag": "", "size": 0, "content_type": "",
                "pages": None, "error_class": "", "reason": "", "retryable": False, "stamp": None,
-               "seconds": 0.0}
+               "seconds": 0.0, "sha256": ""}
         started = time.perf_counter()
         try:
             fetched, doc = self._open(row)
@@ -75,7 +75,7 @@ class OcrRange:
             err = classify(exc)
             out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
         else:
-            out.update(etag=fetched.etag, size=fetched.size, content_type=doc.content_type,
+            out.update(etag=fetched.etag, size=fetched.size, content_type=doc.content_type, sha256=fetched.sha256,
                        pages=pickle.dumps(pages, protocol=5), stamp=pickle.dumps(self.stage.engine_stamp()))
         out["seconds"] = time.perf_counter() - started
         out["worker_rss_mb"] = peak_rss_mb()
@@ -147,7 +147,7 @@ def assemble_row(ranges: list[dict[str, Any]]) -> dict[str, Any]:
                 "reason": "the object changed while its pages were being read (ETags differ); run it again"}
     pages: list[PageResult] = [p for r in ranges for p in pickle.loads(r["pages"])]
     job = row_job(first)
-    fetched = FetchedObject(b"", first["size"], first["etag"], first["version_id"], 0.0)
+    fetched = FetchedObject(b"", first["size"], first["etag"], first["version_id"], 0.0, first.get("sha256") or "")
     doc = assemble_document(job, fetched, first["content_type"], pages, sum(r["seconds"] for r in ranges),
                             pickle.loads(first["stamp"]))
     return {**out, "ok": True, "pages": doc.page_count, "document": pickle.dumps(doc, protocol=5)}

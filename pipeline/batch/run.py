@@ -48,6 +48,7 @@ class BatchSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     driver_rss_mb: float = 0.0
     worker_rss_mb: float = 0.0
+    skipped_work: dict[str, float] = field(default_factory=dict)  # reused and blank (Document.skipped_work)
 
     @property
     def failed(self) -> int:
@@ -68,7 +69,8 @@ class BatchSummary:
         return {"listed": self.listed, "processed": self.processed, "skipped": self.skipped, "failed": self.failed,
                 "pages": self.pages, "elapsed_s": round(self.elapsed_s, 2), "pages_per_s": round(self.pages_per_s, 3),
                 "workers": self.workers, "failures_by_class": self.by_class(), "failures": self.failures,
-                "driver_peak_rss_mb": self.driver_rss_mb, "worker_peak_rss_mb": self.worker_rss_mb}
+                "driver_peak_rss_mb": self.driver_rss_mb, "worker_peak_rss_mb": self.worker_rss_mb,
+                "skipped_work": self.skipped_work}
 
 
 def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | None = None, limit: int | None = None,
@@ -103,7 +105,8 @@ def run_jobs(settings: Settings, items: list[tuple[Job, str]], parquet: str = ""
         write_rows(outcome["failures"], f"{parquet.rstrip('/')}/failures/{uuid.uuid4().hex[:12]}.parquet")
     return BatchSummary(listed=len(items), processed=outcome["processed"], pages=outcome["pages"],
                         elapsed_s=time.monotonic() - started, workers=size, failures=outcome["failures"],
-                        driver_rss_mb=peak_rss_mb(), worker_rss_mb=outcome["worker_rss_mb"])
+                        driver_rss_mb=peak_rss_mb(), worker_rss_mb=outcome["worker_rss_mb"],
+                        skipped_work=outcome["skipped"])
 
 
 def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, workers: int,
@@ -196,6 +199,11 @@ def format_summary(summary: BatchSummary) -> str:
             ("failed", summary.failed), ("pages", summary.pages), ("elapsed", f"{summary.elapsed_s:.1f} s"),
             ("pages/s", f"{summary.pages_per_s:.2f}"), ("OCR workers", summary.workers),
             ("peak RSS driver / worker", f"{summary.driver_rss_mb:.0f} / {summary.worker_rss_mb:.0f} MiB")]
+    skipped = summary.skipped_work
+    if skipped.get("reused_documents") or skipped.get("blank_pages"):
+        rows += [("reused (same bytes read before)", f"{skipped['reused_documents']} objects, "
+                  f"{skipped['reused_pages']} pages, {skipped['saved_seconds']:.1f} engine s saved"),
+                 ("blank pages (not read)", skipped["blank_pages"])]
     rows += [(f"  failed: {cls}", n) for cls, n in summary.by_class().items()]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]

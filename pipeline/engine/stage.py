@@ -4,32 +4,70 @@ fetch -> sniff -> decode or rasterise (with the page's resolution) -> page geome
 recognition (:mod:`pipeline.engine.reading`) -> clean -> assemble a :class:`Document`.
 A stage object is set up once per process (warm engine, one S3 client) and then called per job,
 or per page when a runtime spreads a long document over several workers.
+
+Work is never done twice: an object whose bytes (``sha256``) were already read with the same
+settings (:func:`reading_stamp`) reuses that reading, found through an optional
+:class:`PriorReadings` lookup the runtime's wiring gives the stage (OpenSearch's is
+:mod:`pipeline.sinks.readings`; the stage itself does no sink I/O); a page the ink test
+(:mod:`pipeline.engine.blank`) finds blank is not given to the engine.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
+from pipeline.engine.blank import InkReading, ink_test
 from pipeline.engine.documents import OpenedDocument, PageInput
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
 from pipeline.engine.resolution import at_most
 from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
-from pipeline.models import Document, Job, PageResult, document_id
+from pipeline.models import Document, Job, PageResult, PriorReading, document_id
 from pipeline.settings import Settings
 from pipeline.sources.s3 import FetchedObject, fetch_object
+
+log = logging.getLogger("ocr_cluster.stage")
+
+# Settings that change what a page reads as: part of the reading stamp, so a reading is reused
+# only under the settings it was made with. A new setting of that kind belongs here.
+READING_SETTINGS = (
+    "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
+    "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
+)
+
+
+class EngineStamp(NamedTuple):
+    """What a document was read with: the engine's version, its languages with their data
+    fingerprints, and ``reading``: a digest of those and of every :data:`READING_SETTINGS`."""
+
+    engine: str
+    languages: str
+    reading: str
+
+
+class PriorReadings(Protocol):
+    """A prior reading by digest (the stage's only look outside itself; may raise)."""
+
+    def find(self, sha256: str, reading: str, exclude_doc_id: str) -> PriorReading | None:
+        """A document other than ``exclude_doc_id`` whose bytes had ``sha256`` and were read
+        under the stamp ``reading``; None when there is none."""
 
 
 class OcrStage:
     """Set up once per worker process; turns jobs (or pages) into documents."""
 
-    def __init__(self, settings: Settings, s3: Any = None) -> None:
+    def __init__(self, settings: Settings, s3: Any = None, prior: PriorReadings | None = None) -> None:
         self.settings = settings
         self._s3 = s3
+        self.prior = prior  # where earlier readings of the same bytes are found (None: never reused)
         self._engine: Engine | None = None
+        self._stamp: EngineStamp | None = None
         self.geometry = GeometryOptions(  # when a page's skew, orientation and direction passes run
             settings.deskew_min_deg, settings.deskew_max_deg, settings.weak_confidence, settings.rotate_min_confidence
         )
@@ -70,7 +108,11 @@ class OcrStage:
         return self.process_fetched(job, fetched)
 
     def process_fetched(self, job: Job, fetched: FetchedObject) -> Document:
-        """OCR every page of an already fetched object, in order, one page in memory at a time."""
+        """OCR every page of an already fetched object, in order, one page in memory at a time
+        (or reuse an earlier reading of the same bytes)."""
+        reused = self.reuse(job, fetched)
+        if reused is not None:
+            return reused
         started = time.perf_counter()
         with self.open(fetched.data) as doc:
             return self.process_opened(job, fetched, doc, started)
@@ -86,8 +128,27 @@ class OcrStage:
         with self.open(data) as doc:
             return self.recognise(*decode_page(doc, page))
 
+    def reuse(self, job: Job, fetched: FetchedObject) -> Document | None:
+        """The job's document made from an earlier reading of the same bytes under the same
+        settings, without the engine; None when there is none, reuse is off, or the lookup
+        fails (logged: the object is then read as usual, nothing is lost)."""
+        if self.prior is None or not fetched.sha256:
+            return None
+        started = time.perf_counter()
+        stamp = self.engine_stamp()
+        try:
+            prior = self.prior.find(fetched.sha256, stamp.reading, fetched_document_id(job, fetched))
+        except Exception as exc:
+            log.warning("prior reading lookup failed; the object is read", extra={
+                "key": job.key, "error": f"{type(exc).__name__}: {exc}"[:300]})
+            return None
+        if prior is None:
+            return None
+        return reused_document(job, fetched, prior, time.perf_counter() - started, stamp)
+
     def recognise(self, page_input: PageInput, decode_s: float = 0.0) -> PageResult:
-        """Text for one decoded page: its text layer, or the engine's reading cleaned for search."""
+        """Text for one decoded page: its text layer, nothing for a page the ink test finds blank,
+        or the engine's reading cleaned for search."""
         if page_input.text is not None:
             started = time.perf_counter()
             text = clean_text(page_input.text)
@@ -98,10 +159,16 @@ class OcrStage:
         started = time.perf_counter()
         image, dpi = at_most(page_input.image, page_input.dpi or self.settings.dpi, self.settings.max_read_dpi)
         decode_s += time.perf_counter() - started  # a finer scan's reduction is part of preparing its pixels
+        ink = ink_test(image, dpi) if self.settings.skip_blank else None
+        if ink is not None and ink.blank:
+            image.close()
+            return blank_page(page_input, decode_s, dpi, ink)
         reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry)
         started = time.perf_counter()
         text = clean_text(reading.text)
         geometry = {k: round(v, 4) for k, v in reading.seconds.items() if k != "ocr_s"}
+        if ink is not None:
+            geometry["ink_s"] = round(ink.seconds, 4)
         result = PageResult(
             page=page_input.page,
             text=text,
@@ -130,21 +197,67 @@ class OcrStage:
         """The document record for a job from its pages, stamped with this process's engine."""
         return assemble_document(job, fetched, content_type, pages, seconds, self.engine_stamp())
 
-    def engine_stamp(self) -> tuple[str, str]:
-        """(engine version, languages with their data fingerprints) for the record."""
-        s = self.settings
-        return self.engine.version, f"{s.languages} ({language_data_version(s.languages, s.tessdata)})"
+    def engine_stamp(self) -> EngineStamp:
+        """(engine version, languages with their data fingerprints, reading stamp) for the record;
+        worked out once per stage (the settings do not change)."""
+        if self._stamp is None:
+            s = self.settings
+            languages = f"{s.languages} ({language_data_version(s.languages, s.tessdata)})"
+            extra = s.vertical_language and language_data_version(s.vertical_language, s.tessdata)
+            self._stamp = EngineStamp(self.engine.version, languages,
+                                      reading_stamp(s, self.engine.version, languages, extra or ""))
+        return self._stamp
+
+
+def reading_stamp(settings: Settings, engine_version: str, languages: str, vertical_data: str = "") -> str:
+    """A short digest of everything that changes what a page reads as: the engine's version, the
+    languages with their data fingerprints (the vertical reader's too) and :data:`READING_SETTINGS`."""
+    described = {"engine_version": engine_version, "languages": languages, "vertical_data": vertical_data,
+                 **{name: getattr(settings, name) for name in READING_SETTINGS}}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def warm_stage(settings: Settings, env: dict[str, str] | None = None) -> OcrStage:
     """The stage of a Ray worker process (stream worker, batch and range actors): the driver's
-    environment adopted first (``raycluster.adopt_env``), then the engine loaded."""
+    environment adopted first (``raycluster.adopt_env``), then the engine loaded; with
+    ``OCR_REUSE_DUPLICATES`` the index is its lookup of prior readings (this process's wiring)."""
     from pipeline.fleet.raycluster import adopt_env
 
     adopt_env(env)
-    stage = OcrStage(settings)
+    prior = None
+    if settings.reuse_duplicates:
+        from pipeline.sinks.readings import OpenSearchReadings
+
+        prior = OpenSearchReadings.from_settings(settings)
+    stage = OcrStage(settings, prior=prior)
     stage.setup()
     return stage
+
+
+def blank_page(page_input: PageInput, decode_s: float, dpi: int, ink: InkReading) -> PageResult:
+    """The result of a page the ink test found blank: no text, the engine not called."""
+    image = page_input.image
+    assert image is not None
+    result = PageResult(page_input.page, "", None, "blank", decode_s=decode_s, width=image.width,
+                        height=image.height, warning=page_input.warning, dpi=dpi,
+                        dpi_source=page_input.dpi_source or "setting",
+                        geometry_timings={"ink_s": round(ink.seconds, 4)})
+    image.close()
+    return result
+
+
+def fetched_document_id(job: Job, fetched: FetchedObject) -> str:
+    """The document ``_id`` of a fetched object: the version read (or its ETag) names it."""
+    return document_id(job.bucket, job.key, fetched.version_id or job.version_id or fetched.etag or job.etag)
+
+
+def reused_document(job: Job, fetched: FetchedObject, prior: PriorReading, seconds: float,
+                    engine_stamp: EngineStamp) -> Document:
+    """The job's own record carrying a prior reading's pages and text, marked ``reused_from``."""
+    doc = assemble_document(job, fetched, prior.content_type, prior.pages, seconds, engine_stamp)
+    doc.reused_from = prior.doc_id
+    doc.timings["saved_s"] = round(prior.engine_s, 4)
+    return doc
 
 
 def assemble_document(
@@ -153,14 +266,16 @@ def assemble_document(
     content_type: str,
     pages: list[PageResult],
     seconds: float,
-    engine_stamp: tuple[str, str],
+    engine_stamp: EngineStamp | tuple[str, ...],
 ) -> Document:
-    """The document record for a job from its pages (any order; sorted here)."""
+    """The document record for a job from its pages (any order; sorted here). A stamp of two
+    (engine, languages: written before the reading stamp) gives the record no reading stamp."""
+    engine_stamp = EngineStamp(*engine_stamp) if len(engine_stamp) == 3 else EngineStamp(*engine_stamp, "")
     pages = sorted(pages, key=lambda p: p.page)
     version = fetched.version_id or job.version_id
     etag = fetched.etag or job.etag
     return Document(
-        doc_id=document_id(job.bucket, job.key, version or etag),
+        doc_id=fetched_document_id(job, fetched),
         bucket=job.bucket,
         key=job.key,
         version_id=version,
@@ -170,8 +285,8 @@ def assemble_document(
         page_count=len(pages),
         text="\n\f\n".join(p.text for p in pages if p.text),
         pages=pages,
-        engine=engine_stamp[0],
-        languages=engine_stamp[1],
+        engine=engine_stamp.engine,
+        languages=engine_stamp.languages,
         timings={
             "fetch_s": round(fetched.seconds, 4),
             "decode_s": round(sum(p.decode_s for p in pages), 4),
@@ -179,8 +294,11 @@ def assemble_document(
             "clean_s": round(sum(p.clean_s for p in pages), 4),
             "geometry_s": round(sum(p.geometry_s for p in pages), 4),
             "process_s": round(seconds, 4),
+            "saved_s": 0.0,  # engine seconds a reused reading saved (reused_document)
         },
         processed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        sha256=fetched.sha256,
+        reading=engine_stamp.reading,
     )
 
 

@@ -37,6 +37,9 @@ INDEX_BODY: dict[str, Any] = {
             "languages": {"type": "keyword"},
             "timings": {"type": "object", "enabled": False},
             "processed_at": {"type": "date"},
+            "sha256": {"type": "keyword"},
+            "reading": {"type": "keyword"},
+            "reused_from": {"type": "keyword"},
         },
     },
 }
@@ -66,11 +69,16 @@ def make_client(settings: Settings) -> Any:
     return OpenSearch(**kwargs)
 
 
+ADDED_FIELDS = ("sha256", "reading", "reused_from")  # added to indices created before them
+
+
 def ensure_index(client: Any, index: str) -> bool:
-    """Create the index with its mapping unless it exists; True when created now."""
+    """Create the index with its mapping unless it exists (then add the fields it lacks, which a
+    strict mapping would refuse); True when created now."""
     from opensearchpy.exceptions import RequestError
 
     if client.indices.exists(index=index):
+        add_missing_fields(client, index)
         return False
     try:
         client.indices.create(index=index, body=INDEX_BODY)
@@ -79,6 +87,13 @@ def ensure_index(client: Any, index: str) -> bool:
             return False
         raise
     return True
+
+
+def add_missing_fields(client: Any, index: str) -> None:
+    """Put the mapping of :data:`ADDED_FIELDS` on an existing index (adding fields is allowed;
+    putting ones it already has is a no-op)."""
+    properties = INDEX_BODY["mappings"]["properties"]
+    client.indices.put_mapping(index=index, body={"properties": {name: properties[name] for name in ADDED_FIELDS}})
 
 
 @dataclass

@@ -69,7 +69,7 @@ class OpenSearchDatasink(Datasink):
             self._write_parquet(written, ctx)
         outcome = {"processed": len(written), "pages": sum(d.page_count for d in written), "failures": failures,
                    "worker_rss_mb": max((r.get("worker_rss_mb") or 0.0 for r in rows), default=0.0),
-                   "deferred": deferred}
+                   "deferred": deferred, "skipped": skipped_total(written)}
         if self.progress is not None:
             self.progress.add.remote(len(rows), outcome["pages"], len(failures))
         return outcome
@@ -89,7 +89,19 @@ class OpenSearchDatasink(Datasink):
 
 def empty_outcome() -> dict[str, Any]:
     """An outcome with nothing in it."""
-    return {"processed": 0, "pages": 0, "failures": [], "worker_rss_mb": 0.0, "deferred": []}
+    return {"processed": 0, "pages": 0, "failures": [], "worker_rss_mb": 0.0, "deferred": [],
+            "skipped": skipped_total([])}
+
+
+def skipped_total(docs: list[Any]) -> dict[str, Any]:
+    """The work these documents did not need the engine for (``Document.skipped_work``, summed)."""
+    from pipeline.models import no_skipped_work
+
+    total = no_skipped_work()
+    for doc in docs:
+        for name, value in doc.skipped_work().items():
+            total[name] += value
+    return total
 
 
 def merge_outcome(total: dict[str, Any], part: dict[str, Any]) -> None:
@@ -99,6 +111,8 @@ def merge_outcome(total: dict[str, Any], part: dict[str, Any]) -> None:
     total["failures"].extend(part["failures"])
     total["deferred"].extend(part.get("deferred", []))
     total["worker_rss_mb"] = max(total["worker_rss_mb"], part["worker_rss_mb"])
+    for name, value in part.get("skipped", {}).items():
+        total["skipped"][name] += value
 
 
 def _rows(block: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ def document_row(doc: Document) -> dict[str, Any]:
         "doc_id": doc.doc_id, "bucket": doc.bucket, "key": doc.key, "version_id": doc.version_id,
         "etag": doc.etag, "size": doc.size, "content_type": doc.content_type, "page_count": doc.page_count,
         "text": doc.text, "engine": doc.engine, "languages": doc.languages, "processed_at": doc.processed_at,
+        "sha256": doc.sha256, "reading": doc.reading, "reused_from": doc.reused_from,
         **{k: float(v) for k, v in doc.timings.items()},
     }
 

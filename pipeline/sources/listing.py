@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline import errors
 from pipeline.models import Job
-from pipeline.sources.s3 import FetchedObject, ListingFilter, list_jobs
+from pipeline.sources.s3 import FetchedObject, ListingFilter, content_digest, list_jobs
 
 LOCAL_SCHEME = "file://"
 LOOKUP_BATCH = 1000
@@ -71,7 +71,8 @@ def fetch_local(job: Job, max_bytes: int) -> FetchedObject:
         raise errors.ObjectMissing(f"the file does not exist: {path}") from None
     except PermissionError:
         raise errors.AccessDenied(f"the file cannot be read: {path}") from None
-    return FetchedObject(data, len(data), f"{stat.st_size}-{stat.st_mtime_ns}", "", time.perf_counter() - started)
+    return FetchedObject(data, len(data), f"{stat.st_size}-{stat.st_mtime_ns}", "", time.perf_counter() - started,
+                         content_digest(data))
 
 
 def fetch_job(stage: Any, job: Job) -> FetchedObject:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -19,13 +20,19 @@ log = logging.getLogger("ocr_cluster.s3")
 
 @dataclass
 class FetchedObject:
-    """An object's bytes and the metadata that names its version."""
+    """An object's bytes, the metadata that names its version, and the digest of its bytes."""
 
     data: bytes
     size: int
     etag: str
     version_id: str
     seconds: float
+    sha256: str = ""
+
+
+def content_digest(data: bytes) -> str:
+    """The object's content digest (SHA-256 of its bytes, hex): the same bytes under any key."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def fetch_object(s3: Any, job: Job, max_bytes: int) -> FetchedObject:
@@ -57,6 +64,7 @@ def fetch_object(s3: Any, job: Job, max_bytes: int) -> FetchedObject:
         etag=str(response.get("ETag", "")).strip('"'),
         version_id=_version(response.get("VersionId") or job.version_id),
         seconds=time.perf_counter() - started,
+        sha256=content_digest(data),
     )
 
 

@@ -1,12 +1,16 @@
 """Prometheus metrics through Ray's metrics agent (scraped from each node's metrics port).
 
 pages/s comes from ``ocr_pages_total``; documents by outcome, errors by class, in-flight
-messages, end-to-end latency and OCR seconds per page are exported as well.
+messages, end-to-end latency and OCR seconds per page are exported as well, and the work not done:
+documents and pages reused from an earlier reading of the same bytes, the engine seconds that
+saved, and pages the ink test found blank.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pipeline.models import no_skipped_work
 
 LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900]
 PAGE_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]
@@ -29,16 +33,27 @@ class StreamMetrics:
                     "ocr_latency_seconds", "Message sent to document indexed.", boundaries=LATENCY_BUCKETS
                 ),
                 "page_seconds": rm.Histogram("ocr_page_seconds", "Engine seconds per page.", boundaries=PAGE_BUCKETS),
+                "reused_documents": rm.Counter("ocr_reused_documents_total", "Documents reusing a prior reading."),
+                "reused_pages": rm.Counter("ocr_reused_pages_total", "Pages reused from a prior reading."),
+                "saved_seconds": rm.Counter("ocr_reuse_saved_seconds_total", "Engine seconds reuse saved."),
+                "blank_pages": rm.Counter("ocr_blank_pages_total", "Pages the ink test found blank (not read)."),
             }
         except Exception:  # metrics are an aid, never a reason to stop
             self._m = {}
         self.pages = 0
+        self.skipped = no_skipped_work()
 
     def document_indexed(self, doc: Any, latency_s: float) -> None:
-        """Count a document's pages and latency."""
+        """Count a document's pages and latency, and what it did not need the engine for."""
         self.pages += doc.page_count
+        skipped = doc.skipped_work()
+        for name, value in skipped.items():
+            self.skipped[name] += value
         if not self._m:
             return
+        for name, value in skipped.items():
+            if value:
+                self._m[name].inc(value)
         self._m["pages"].inc(doc.page_count)
         self._m["latency"].observe(max(0.0, latency_s))
         for page in doc.pages:
@@ -57,3 +72,4 @@ class StreamMetrics:
         """Set the in-flight gauge."""
         if self._m:
             self._m["in_flight"].set(count)
+

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.engine.documents import OpenedDocument
-from pipeline.engine.stage import decode_page, warm_stage
+from pipeline.engine.stage import EngineStamp, decode_page, warm_stage
 from pipeline.errors import WorkerLost, classify
 from pipeline.models import Document, Failure, Job, PageResult
 from pipeline.settings import Settings
@@ -28,7 +28,7 @@ class JobSplit:
     content_type: str
     page_count: int
     data_ref: list[Any]  # [ObjectRef] (wrapped so Ray does not resolve it on return)
-    engine_stamp: tuple[str, str]
+    engine_stamp: EngineStamp
     owner: str = ""  # the pool's name for the worker whose object store holds (and owns) the bytes
 
 
@@ -67,19 +67,22 @@ class OcrWorker:
         return os.getpid(), ray.get_runtime_context().get_node_id()
 
     def start(self, job: Job) -> Document | JobSplit | TaskFailed:
-        """Fetch and open the job; OCR it whole, or hand it back split into pages."""
+        """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
+        hand it back split into pages."""
         import ray
 
         self._close_split()
         try:
             fetched = self.stage.fetch(job)
+            reused = self.stage.reuse(job, fetched)
+            if reused is not None:
+                return reused
             started = time.perf_counter()
             with self.stage.open(fetched.data) as doc:
                 if doc.page_count < self.split_min_pages:
                     return self.stage.process_opened(job, fetched, doc, started)
                 ref = ray.put(fetched.data)
-                empty = FetchedObject(b"", fetched.size, fetched.etag, fetched.version_id, fetched.seconds)
-                empty.seconds += time.perf_counter() - started
+                empty = replace(fetched, data=b"", seconds=fetched.seconds + time.perf_counter() - started)
                 return JobSplit(empty, doc.content_type, doc.page_count, [ref], self.stage.engine_stamp())
         except Exception as exc:
             return TaskFailed.of(exc)

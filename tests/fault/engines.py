@@ -42,3 +42,22 @@ class MisreadEngine(Engine):
         """Recognise, then misread the one word."""
         got = super().recognise(image, timeout_s, *args, **kwargs)
         return replace(got, text=got.text.replace("SMOKE", "SM0KE"))
+
+
+ENGINE_CALLS = Path("/tmp/ocr-cluster-test-engine-calls")  # one line per page image the engine was given
+
+
+class CountingEngine(Engine):
+    """The real engine, counting every reading it is asked for (a line per call in ``ENGINE_CALLS``,
+    shared by the worker processes), so a test can prove work was *not* given to the engine."""
+
+    def recognise(self, image: Image.Image, timeout_s: float, *args, **kwargs) -> Recognised:
+        """Note the call (the image's size), then recognise."""
+        with ENGINE_CALLS.open("a", encoding="utf-8") as fh:
+            fh.write(f"{image.width}x{image.height}\n")
+        return super().recognise(image, timeout_s, *args, **kwargs)
+
+
+def engine_calls() -> int:
+    """Readings asked of :class:`CountingEngine` since ``ENGINE_CALLS`` was last removed."""
+    return len(ENGINE_CALLS.read_text(encoding="utf-8").splitlines()) if ENGINE_CALLS.exists() else 0

@@ -1,0 +1,100 @@
+"""The ink test (no server): blank sheets as scanners make them are blank; nearly empty, faint
+and benchmark pages are not; and the stage gives a blank page no engine call, a faint one one."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from benchmarks.blank import SamplePage, blank_pages, faint_lines, faint_pages, verdicts
+from benchmarks.scanned import scanned_pages
+from pipeline.devstack.samples import encode
+from pipeline.engine.blank import group_pixels, ink_test
+from pipeline.engine.stage import OcrStage
+from pipeline.models import Job
+from pipeline.settings import Settings
+from pipeline.sinks.readings import OpenSearchReadings
+from pipeline.sources.s3 import FetchedObject, content_digest
+from tests.fault import engines
+
+BLANK = blank_pages()
+FAINT = faint_pages()
+
+
+@pytest.mark.parametrize("page", BLANK, ids=lambda p: p.name)
+def test_blank_sheets_with_noise_dust_holes_and_artefacts_are_blank(page) -> None:
+    assert [r[1] for r in verdicts(page)] == [True], verdicts(page)
+
+
+@pytest.mark.parametrize("page", FAINT, ids=lambda p: p.name)
+def test_nearly_empty_and_faint_pages_with_text_are_not(page) -> None:
+    assert [r[1] for r in verdicts(page)] == [False], verdicts(page)
+
+
+def test_no_scanned_page_of_any_kind_is_blank() -> None:
+    for page in scanned_pages(lines=6):
+        assert [r[1] for r in verdicts(SamplePage(page.key, None, "bytes", True, page.data))] == [False], page.kind
+
+
+def test_groups_join_pixels_within_reach_and_not_across_the_edge() -> None:
+    import numpy as np
+
+    ys, xs = np.array([0, 0, 0, 1, 5]), np.array([0, 2, 9, 0, 9])  # (0,9) and (1,0) are far apart
+    labels = group_pixels(ys, xs, 10, 2)
+    assert labels.tolist() == [0, 0, 2, 0, 4]
+
+
+def test_a_page_is_judged_at_150_dpi_against_its_paper() -> None:
+    reading = ink_test(BLANK[1].image, 300)
+    assert reading.blank and reading.dpi == 150 and reading.background >= 250
+
+
+def _fetched(data: bytes) -> FetchedObject:
+    return FetchedObject(data, len(data), "etag", "", 0.0, content_digest(data))
+
+
+@pytest.fixture(scope="module")
+def counting_stage() -> OcrStage:
+    stage = OcrStage(Settings(engine="tests.fault.engines:CountingEngine", detect_orientation=False,
+                              vertical_language=""))
+    stage.setup()
+    return stage
+
+
+@pytest.mark.tesseract
+def test_a_blank_back_skips_the_engine_and_a_faint_page_does_not(counting_stage: OcrStage) -> None:
+    engines.ENGINE_CALLS.unlink(missing_ok=True)
+    faint = faint_lines(["秘密保持契約書 Contract 2024"], 215, a4=True)
+    blank = next(p.decoded()[0][0] for p in BLANK if p.name == "blank-holes-dust-jpeg")
+    data = encode([faint, blank.convert("L")], "TIFF")
+
+    doc = counting_stage.process_fetched(Job("b", "duplex.tif"), _fetched(data))
+
+    front, back = doc.pages
+    assert front.source == "ocr" and "Contract" in front.text
+    assert back.source == "blank" and back.text == "" and back.ocr_s == 0
+    assert engines.engine_calls() == 1  # the front only
+    assert doc.blank_pages == 1 and doc.skipped_work()["blank_pages"] == 1
+
+
+@pytest.mark.tesseract
+def test_with_the_lookup_down_the_object_is_read_and_a_warning_logged(caplog) -> None:
+    down = OpenSearchReadings.from_settings(Settings(opensearch_url="http://127.0.0.1:9"))
+    stage = OcrStage(Settings(skip_blank=False), prior=down)
+    data = blank_pages()[0].data
+
+    with caplog.at_level(logging.WARNING, logger="ocr_cluster.stage"):
+        doc = stage.process_fetched(Job("b", "white.png"), _fetched(data))
+
+    assert doc.reused_from == "" and doc.pages[0].source in ("empty", "ocr")
+    assert doc.sha256 == content_digest(data)
+    assert "prior reading lookup failed" in caplog.text
+
+
+@pytest.mark.tesseract
+def test_the_setting_turns_the_lookup_off() -> None:
+    from pipeline.engine.stage import warm_stage
+
+    assert warm_stage(Settings(reuse_duplicates=False)).prior is None
+    assert isinstance(warm_stage(Settings()).prior, OpenSearchReadings)
