@@ -227,8 +227,12 @@ class WorkerPool:
         if not self.outstanding:
             time.sleep(timeout_s)
             return []
-        ready, _ = ray.wait(list(self.outstanding), num_returns=len(self.outstanding), timeout=timeout_s)
-        done = [self._collect(ref) for ref in ready]
+        refs = list(self.outstanding)
+        # back as soon as one task ends (a one-line scan takes ~25 ms: waiting out the time-out for
+        # all of them left its worker idle), with every other one that has ended by then
+        first, _ = ray.wait(refs, num_returns=1, timeout=timeout_s)
+        ready = ray.wait(refs, num_returns=len(refs), timeout=0)[0] if first else []
+        done = [self._collect(ref) for ref in dict.fromkeys(first + ready)]
         return done + self._reap_overdue()
 
     def _collect(self, ref: Any) -> tuple[Task, Any]:
