@@ -139,7 +139,7 @@ def _move_actors(ocr: set[int], done: threading.Event) -> None:
     from pipeline.fleet.procs import processes
 
     moved: set[int] = set()
-    while not done.wait(0.05):
+    while not done.wait(0.05 if len(moved) < len(ocr) else 1.0):  # each scan of /proc costs this driver CPU
         table = processes()
         mine = set(descendants(os.getpid(), table)) - moved
         for proc in table:
