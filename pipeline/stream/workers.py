@@ -8,6 +8,7 @@ its bytes are put in Ray's object store once and its pages are handed out one by
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,9 @@ class OcrWorker:
         self.split_min_pages = split_min_pages
         self._split: OpenedDocument | None = None  # the split document whose pages come here now
         self._split_key = ""
+        # the actor runs its tasks on a few threads so one task's download overlaps another's OCR;
+        # the engine (and the split document) is one task's at a time
+        self._engine_lock = threading.Lock()
 
     def ready(self) -> tuple[int, str]:
         """(pid, Ray node id) of the worker, once its engine is loaded."""
@@ -67,12 +71,28 @@ class OcrWorker:
         return os.getpid(), ray.get_runtime_context().get_node_id()
 
     def start(self, job: Job) -> Document | JobSplit | TaskFailed:
-        """Fetch and open the job; OCR it whole, or hand it back split into pages."""
+        """Fetch and open the job; OCR it whole, or hand it back split into pages.
+
+        A small object (``sources.ahead.small``) is downloaded while another task holds the engine;
+        any other is downloaded once this task has it, so one large object is in memory at a time.
+        """
+        from pipeline.sources.ahead import small
+
+        fetched = None
+        if small(job):
+            try:
+                fetched = self.stage.fetch(job)
+            except Exception as exc:
+                return TaskFailed.of(exc)
+        with self._engine_lock:
+            self._close_split()
+            return self._start_fetched(job, fetched)
+
+    def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | TaskFailed:
         import ray
 
-        self._close_split()
         try:
-            fetched = self.stage.fetch(job)
+            fetched = fetched or self.stage.fetch(job)
             started = time.perf_counter()
             with self.stage.open(fetched.data) as doc:
                 if doc.page_count < self.split_min_pages:
@@ -91,7 +111,8 @@ class OcrWorker:
         and opened once per run here, not once per page.
         """
         try:
-            return self.stage.recognise(*decode_page(self._open_split(data_ref[0]), page))
+            with self._engine_lock:
+                return self.stage.recognise(*decode_page(self._open_split(data_ref[0]), page))
         except Exception as exc:
             return TaskFailed.of(exc)
 
@@ -150,7 +171,8 @@ class WorkerPool:
 
         from pipeline.fleet.raycluster import worker_env
 
-        remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
+        remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0,
+                            max_concurrency=self.per_worker)(OcrWorker)
         env = worker_env()
         while self.size + len(self.starting) < target:
             self.created += 1
