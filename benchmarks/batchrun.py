@@ -7,6 +7,7 @@ writes), so with few pages the start-up weighs on pages/s; the summary says so.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from benchmarks.corpus import BenchDoc
@@ -14,8 +15,9 @@ from benchmarks.streamrun import bench_settings, upload
 from pipeline.fleet.raycluster import connect
 
 
-def measure_batch(stack: Any, docs: list[BenchDoc], cores: int) -> tuple[dict[str, Any], Any]:
-    """(summary of the backfill, its settings) for ``docs`` on ``cores`` CPUs."""
+def measure_batch(stack: Any, docs: list[BenchDoc], cores: int, meter: Any = None) -> tuple[dict[str, Any], Any]:
+    """(summary of the backfill, its settings) for ``docs`` on ``cores`` CPUs; ``meter``: a context
+    manager entered around ``run_backfill`` alone (e.g. a CPU account)."""
     import ray
 
     from pipeline.batch.run import run_backfill
@@ -24,7 +26,8 @@ def measure_batch(stack: Any, docs: list[BenchDoc], cores: int) -> tuple[dict[st
     upload(docs, bucket)
     connect(num_cpus=cores)
     try:
-        done = run_backfill(settings, [f"s3://{bucket}/bench/"], progress=False)
+        with meter or nullcontext():
+            done = run_backfill(settings, [f"s3://{bucket}/bench/"], progress=False)
     finally:
         ray.shutdown()
     summary = {

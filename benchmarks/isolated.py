@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -47,22 +49,45 @@ def descendants(root: int, table: list | None = None) -> list[int]:
     return found
 
 
+@contextmanager
+def on_cores(ocr: set[int], rest: set[int]) -> Iterator[None]:
+    """This process (and what it spawns meanwhile, e.g. the bare engine's processes) on the OCR
+    cores for the ``with`` block, back on the rest after it."""
+    os.sched_setaffinity(0, ocr)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, rest)
+
+
 def pinned_limit(docs: list, processes: int, settings, ocr: set[int], rest: set[int]) -> tuple[float, float]:
     """(pages/s, decode seconds a page) of the bare engine, its processes on the OCR cores (they
     inherit this affinity); it decodes every page before its clock starts."""
     from benchmarks.limit import measure_limit
 
-    os.sched_setaffinity(0, ocr)
-    try:
+    with on_cores(ocr, rest):
         result = measure_limit(docs, processes, settings)
-    finally:
-        os.sched_setaffinity(0, rest)
     decode = result.decode_s_per_page
     return result.pages_s, sum(decode) / len(decode) if decode else 0.0
 
 
 def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     """Pages/s of the stream service, its OCR workers on the OCR cores and all else on the rest."""
+    import ray
+
+    service, _ = pinned_service(stack, docs, ocr, rest)
+    try:
+        service.run()
+    finally:
+        ray.shutdown()
+    records = service.records
+    wall = max(r["indexed_at"] for r in records) - min(r["received_at"] for r in records)
+    return sum(int(r["pages"]) for r in records) / wall
+
+
+def pinned_service(stack, docs: list, ocr: set[int], rest: set[int]) -> tuple:
+    """(stream service ready to run, its settings) on a queue filled with ``docs``: its OCR
+    workers pinned to the OCR cores, this process and every other under it to the rest."""
     import ray
 
     from benchmarks.streamrun import bench_settings, upload, wait_for_queue
@@ -75,17 +100,17 @@ def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     workers = {pid for pid, _ in ray.get([s.handle.ready.remote() for s in service.pool.slots.values()])}
     for pid in [os.getpid(), *descendants(os.getpid())]:
         pin(pid, ocr if pid in workers else rest)
-    try:
-        service.run()
-    finally:
-        ray.shutdown()
-    records = service.records
-    wall = max(r["indexed_at"] for r in records) - min(r["received_at"] for r in records)
-    return sum(int(r["pages"]) for r in records) / wall
+    return service, settings
 
 
 def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     """Pages/s of a backfill of ``docs``, its OCR actors moved onto the OCR cores as they appear."""
+    return pinned_backfill_run(stack, docs, ocr, rest)[0].pages_per_s
+
+
+def pinned_backfill_run(stack, docs: list, ocr: set[int], rest: set[int], meter=None) -> tuple:
+    """(backfill summary, its settings) of ``docs``, OCR actors on the OCR cores; ``meter``: a
+    context manager entered around ``run_backfill`` alone (e.g. a CPU account)."""
     import ray
 
     from benchmarks.streamrun import bench_settings, upload
@@ -101,19 +126,20 @@ def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     mover = threading.Thread(target=_move_actors, args=(ocr, done), daemon=True)
     mover.start()
     try:
-        summary = run_backfill(settings, [f"s3://{bucket}/"], progress=False)  # a fresh bucket: all of it
+        with meter or nullcontext():
+            summary = run_backfill(settings, [f"s3://{bucket}/"], progress=False)  # a fresh bucket: all of it
     finally:
         done.set()
         mover.join(timeout=5)
         ray.shutdown()
-    return summary.pages_per_s
+    return summary, settings
 
 
 def _move_actors(ocr: set[int], done: threading.Event) -> None:
     from pipeline.fleet.procs import processes
 
     moved: set[int] = set()
-    while not done.wait(0.05):
+    while not done.wait(0.05 if len(moved) < len(ocr) else 1.0):  # each scan of /proc costs this driver CPU
         table = processes()
         mine = set(descendants(os.getpid(), table)) - moved
         for proc in table:

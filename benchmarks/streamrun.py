@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,10 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
     raise RuntimeError(f"the queue did not reach {count} messages in {timeout_s:g} s")
 
 
-def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0) -> StreamResult:
-    """Fill the queue with ``docs``, then run the service on ``cores`` CPUs until the queue is quiet."""
+def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0,
+                   meter: Any = None) -> StreamResult:
+    """Fill the queue with ``docs``, then run the service on ``cores`` CPUs until the queue is quiet;
+    ``meter``: a context manager entered around the service's run alone (e.g. a CPU account)."""
     from pipeline.stream.build import build_stream
 
     settings, bucket = bench_settings(stack, f"s{cores}")
@@ -90,7 +93,7 @@ def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float =
     wait_for_queue(settings.queue_url, len(docs))
     connect(num_cpus=cores)  # address="local": never someone else's `ray start` cluster
     service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores)
-    with RssSampler() as rss:
+    with RssSampler() as rss, meter or nullcontext():
         service.run()
     return _result(service, settings, rss, uploaded)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 import resource
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.errors import classify
@@ -61,11 +62,17 @@ class OcrBatch:
         """``batch``: a pyarrow table of job rows; returns a table of result rows."""
         import pyarrow as pa
 
-        rows = [self.one(row) for row in batch.to_pylist()]
-        return pa.Table.from_pylist(rows, schema=result_schema())
+        from pipeline.sources.ahead import in_turn
+        from pipeline.sources.listing import fetch_job
 
-    def one(self, row: dict[str, Any]) -> dict[str, Any]:
-        """OCR one job row; any failure is sorted onto the error tree and returned as data."""
+        rows = batch.to_pylist()
+        fetches = in_turn(lambda job: fetch_job(self.stage, job), [row_job(row) for row in rows])
+        out = [self.one(row, fetch) for row, (_, fetch) in zip(rows, fetches, strict=True)]
+        return pa.Table.from_pylist(out, schema=result_schema())
+
+    def one(self, row: dict[str, Any], fetch: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """OCR one job row (its bytes from ``fetch``, else fetched now); any failure is sorted onto
+        the error tree and returned as data."""
         from pipeline.sources.listing import fetch_job
 
         job = row_job(row)
@@ -73,7 +80,7 @@ class OcrBatch:
                "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None,
                "deferred_pages": 0}
         try:
-            fetched = fetch_job(self.stage, job)
+            fetched = fetch() if fetch is not None else fetch_job(self.stage, job)
             doc, long_pages = self.stage.reuse(job, fetched), 0
             if doc is None:
                 doc, long_pages = self._read(job, fetched)

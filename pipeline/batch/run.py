@@ -32,6 +32,8 @@ from pipeline.sources.s3 import ListingFilter
 
 RESERVED_CPUS = 0.5  # left to the write tasks
 MAX_ROWS_PER_BLOCK = 32  # an actor task's objects: written (and resumable) once it ends
+SMALL_OBJECT_BYTES = 256 * 1024  # a one-page receipt or stamp: packed up to MAX_ROWS_PER_BLOCK a block
+BLOCKS_PER_ACTOR = 8  # packed small objects still leave each actor this many tasks to even out the tail
 WRITE_CPUS = 0.25
 
 
@@ -117,11 +119,12 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     slots = workers or settings.ocr_workers
     size, cpus_each = pool_shape(slots, len(items))
     env, run_id = worker_env(), uuid.uuid4().hex[:12]
-    blocks = input_blocks(len(items))
+    blocks = input_blocks(len(items), small_objects(items), size)
     ds = ray.data.from_items([job_row(job, tag) for job, tag in largest_first(items, blocks)],
                              override_num_blocks=blocks)
     split_pages = settings.batch_split_pages if pool_shape(slots, 2)[0] > 1 else 0  # one slot: nothing to spread
-    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env, split_pages), batch_size=1,
+    batch_size = MAX_ROWS_PER_BLOCK if blocks < len(items) else 1  # several a block: fetched ahead (sources.ahead)
+    ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env, split_pages), batch_size=batch_size,
                         batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
     with ProgressBar(len(items), enabled=progress) as bar:
         sink = OpenSearchDatasink(settings, parquet, run_id, progress=bar.handle, env=env)
@@ -162,15 +165,29 @@ def largest_first(items: list[tuple[Job, str]], blocks: int) -> list[tuple[Job, 
     return [item for block in range(blocks) for item in ordered[block::blocks]]
 
 
-def input_blocks(jobs: int) -> int:
+def input_blocks(jobs: int, small: int = 0, actors: int = 1) -> int:
     """Blocks of the input dataset: one object each up to 200 (the finest hand-out for a short run),
-    at most ``MAX_ROWS_PER_BLOCK`` objects each beyond.
+    at most ``MAX_ROWS_PER_BLOCK`` objects each beyond; ``small`` of the objects (at most
+    ``SMALL_OBJECT_BYTES``) count a ``MAX_ROWS_PER_BLOCK``-th of a block each, but never fewer
+    than ``BLOCKS_PER_ACTOR`` blocks for each of the ``actors``.
 
     An actor task OCRs a whole block before its documents go to the writers, so a fixed 200
     blocks would mean 10,000 objects a task on a 2-million-object backfill: hours between writes,
-    hours redone after an interruption, and a progress bar that stands still.
+    hours redone after an interruption, and a progress bar that stands still. A block costs the
+    driver, Ray's daemons and the actor ~20-35 ms of CPU whatever it holds: as much as a one-line
+    scan's OCR, so small objects go in full blocks.
     """
-    return max(1, min(jobs, max(200, -(-jobs // MAX_ROWS_PER_BLOCK))))
+    if jobs <= 0:
+        return 1
+    finest = max(200, -(-jobs // MAX_ROWS_PER_BLOCK))
+    weighted = (jobs - small) + -(-small // MAX_ROWS_PER_BLOCK)
+    floor = max(-(-jobs // MAX_ROWS_PER_BLOCK), min(jobs, BLOCKS_PER_ACTOR * actors))
+    return max(1, min(jobs, finest, max(weighted, floor)))
+
+
+def small_objects(items: list[tuple[Job, str]]) -> int:
+    """How many of the objects are known to be small (``SMALL_OBJECT_BYTES`` or less)."""
+    return sum(1 for job, _ in items if job.size is not None and job.size <= SMALL_OBJECT_BYTES)
 
 
 def announce(line: str, enabled: bool = True) -> None:

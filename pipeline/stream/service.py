@@ -30,6 +30,11 @@ from pipeline.stream.workers import JobSplit, Task, TaskFailed, WorkerPool
 
 log = logging.getLogger("ocr_cluster.stream")
 
+HOLD_S = 1.0  # quick objects: hold about this much work per worker, so SQS is read ten at a time
+MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its objects
+SETTLE_DELAY_S = 0.5  # finished messages wait at most this long for nine more to share a delete
+TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
+
 
 @dataclass
 class _Split:
@@ -100,6 +105,8 @@ class StreamService:
         self.records: list[dict[str, Any]] = []
         self.counts = {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0}
         self.publish_failures = 0
+        self.task_s = 0.0  # moving average of a task's seconds, submitted -> result
+        self.resolved_since = 0.0  # when the oldest finished message still to settle finished
 
     # --- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -175,9 +182,18 @@ class StreamService:
         """
         if self.stopping.is_set():
             return 0
-        limit = max(1, self.pool.size * self.s.prefetch_per_worker)
+        limit = max(1, self.pool.size * self.hold_per_worker())
         open_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
         return max(0, limit - open_ocr - self.inbox.qsize())
+
+    def hold_per_worker(self) -> int:
+        """Messages held per worker: ``prefetch_per_worker``, or more while objects take a fraction of
+        a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
+        meant a receive and a delete for every two, each a round trip the coordinator waits on."""
+        base = self.s.prefetch_per_worker
+        if self.task_s <= 0:
+            return base
+        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / self.task_s)))
 
     def _receive_loop(self) -> None:
         while not self.stopping.is_set():
@@ -265,6 +281,8 @@ class StreamService:
 
     # --- results ---------------------------------------------------------------------------
     def _on_result(self, task: Task, result: Any) -> None:
+        seconds = time.monotonic() - task.submitted
+        self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
         message_id, index = task.owner
         entry = self.inflight.get(message_id)
         if entry is None or index in entry.failures:
@@ -347,8 +365,22 @@ class StreamService:
                                                "clean_s": p.clean_s, "geometry_s": p.geometry_s,
                                                "source": p.source} for p in doc.pages]})
 
-    def _settle_resolved(self) -> None:
-        resolved = [self.inflight.pop(m) for m, e in list(self.inflight.items()) if e.resolved]
+    def _settle_due(self, finished: int) -> bool:
+        """Settle now: ten finished (one delete request), the oldest waited ``SETTLE_DELAY_S``, or
+        nothing else is on its way (finished messages stay in flight, heartbeated, until settled)."""
+        if not finished:
+            return False
+        if not self.resolved_since:
+            self.resolved_since = time.monotonic()
+        return (finished >= 10 or time.monotonic() - self.resolved_since >= SETTLE_DELAY_S
+                or self.stopping.is_set() or not (self.pending or self.page_pending or self.pool.outstanding))
+
+    def _settle_resolved(self, force: bool = False) -> None:
+        finished = [m for m, e in self.inflight.items() if e.resolved]
+        if not (force or self._settle_due(len(finished))):
+            return
+        self.resolved_since = 0.0
+        resolved = [self.inflight.pop(m) for m in finished]
         outcomes = [ledger.MessageOutcome(e.message, list(e.failures.values()), len(e.done)) for e in resolved]
         for outcome, result in ledger.settle_all(self.queue, outcomes):
             self._count(result, outcome.failures[0].error_class if outcome.failures else "")
@@ -380,7 +412,7 @@ class StreamService:
 
     def _shutdown(self) -> None:
         self._flush_if_due(force=True)
-        self._settle_resolved()
+        self._settle_resolved(force=True)
         leftover = list(self.inflight.values())
         for entry in leftover:
             self._release_quietly(entry.message)

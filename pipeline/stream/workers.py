@@ -8,6 +8,7 @@ its bytes are put in Ray's object store once and its pages are handed out one by
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -59,6 +60,9 @@ class OcrWorker:
         self.split_min_pages = split_min_pages
         self._split: OpenedDocument | None = None  # the split document whose pages come here now
         self._split_key = ""
+        # the actor runs its tasks on a few threads so one task's download overlaps another's OCR;
+        # the engine (and the split document) is one task's at a time
+        self._engine_lock = threading.Lock()
 
     def ready(self) -> tuple[int, str]:
         """(pid, Ray node id) of the worker, once its engine is loaded."""
@@ -68,12 +72,28 @@ class OcrWorker:
 
     def start(self, job: Job) -> Document | JobSplit | TaskFailed:
         """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
-        hand it back split into pages."""
+        hand it back split into pages.
+
+        A small object (``sources.ahead.small``) is downloaded while another task holds the engine;
+        any other is downloaded once this task has it, so one large object is in memory at a time.
+        """
+        from pipeline.sources.ahead import small
+
+        fetched = None
+        if small(job):
+            try:
+                fetched = self.stage.fetch(job)
+            except Exception as exc:
+                return TaskFailed.of(exc)
+        with self._engine_lock:
+            self._close_split()
+            return self._start_fetched(job, fetched)
+
+    def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | TaskFailed:
         import ray
 
-        self._close_split()
         try:
-            fetched = self.stage.fetch(job)
+            fetched = fetched or self.stage.fetch(job)
             reused = self.stage.reuse(job, fetched)
             if reused is not None:
                 return reused
@@ -94,7 +114,8 @@ class OcrWorker:
         and opened once per run here, not once per page.
         """
         try:
-            return self.stage.recognise(*decode_page(self._open_split(data_ref[0]), page))
+            with self._engine_lock:
+                return self.stage.recognise(*decode_page(self._open_split(data_ref[0]), page))
         except Exception as exc:
             return TaskFailed.of(exc)
 
@@ -153,7 +174,8 @@ class WorkerPool:
 
         from pipeline.fleet.raycluster import worker_env
 
-        remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(OcrWorker)
+        remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0,
+                            max_concurrency=self.per_worker)(OcrWorker)
         env = worker_env()
         while self.size + len(self.starting) < target:
             self.created += 1
@@ -230,8 +252,12 @@ class WorkerPool:
         if not self.outstanding:
             time.sleep(timeout_s)
             return []
-        ready, _ = ray.wait(list(self.outstanding), num_returns=len(self.outstanding), timeout=timeout_s)
-        done = [self._collect(ref) for ref in ready]
+        refs = list(self.outstanding)
+        # back as soon as one task ends (a one-line scan takes ~25 ms: waiting out the time-out for
+        # all of them left its worker idle), with every other one that has ended by then
+        first, _ = ray.wait(refs, num_returns=1, timeout=timeout_s)
+        ready = ray.wait(refs, num_returns=len(refs), timeout=0)[0] if first else []
+        done = [self._collect(ref) for ref in dict.fromkeys(first + ready)]
         return done + self._reap_overdue()
 
     def _collect(self, ref: Any) -> tuple[Task, Any]:

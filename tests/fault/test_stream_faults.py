@@ -110,7 +110,8 @@ def test_an_actor_that_crashes_is_replaced_and_its_page_retried(settings, resour
     service = run_until_idle(settings.model_copy(update={"engine": "tests.fault.engines:CrashOnceEngine"}), 8)
 
     assert CRASH_FLAG.exists(), "the crash happened"
-    assert service.counts["released"] == 1
+    # the crashed worker's tasks: the page it was reading, and the one it may have been fetching meanwhile
+    assert 1 <= service.counts["released"] <= settings.prefetch_per_worker
     assert_invariant(settings, resources, sqs, set(objects), {})
 
 

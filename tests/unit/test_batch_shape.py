@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.batch.run import MAX_ROWS_PER_BLOCK, input_blocks
+from pipeline.batch.run import BLOCKS_PER_ACTOR, MAX_ROWS_PER_BLOCK, input_blocks
 
 
 def test_a_short_run_hands_out_one_object_at_a_time() -> None:
@@ -15,6 +15,14 @@ def test_a_long_run_never_puts_more_than_the_cap_in_one_actor_task() -> None:
         assert -(-jobs // blocks) <= MAX_ROWS_PER_BLOCK, jobs
         assert blocks <= jobs
     assert input_blocks(2_000_000) == 62_500  # not 200 blocks of 10,000 objects
+
+
+def test_small_objects_go_in_full_blocks_but_every_actor_gets_several() -> None:
+    assert input_blocks(1000, small=1000, actors=2) == -(-1000 // MAX_ROWS_PER_BLOCK)  # 32 blocks, not 200
+    assert input_blocks(100, small=100, actors=2) == 2 * BLOCKS_PER_ACTOR
+    assert input_blocks(1000, small=1000, actors=16) == 16 * BLOCKS_PER_ACTOR
+    assert input_blocks(10, small=10, actors=16) == 10
+    assert input_blocks(150, small=100, actors=2) == 50 + 4  # the large ones still one a block
 
 
 def test_the_largest_objects_are_handed_out_first() -> None:

@@ -1,0 +1,229 @@
+"""Small objects: what each object costs beside the engine, for the backfill and the stream.
+
+    python -m benchmarks.small [--objects 1000] [--sizes line,quarter] [--isolated] [--ocr-cores 1]
+
+For each size (``benchmarks.smalldocs``: a 600x120 one-line scan up to a quarter A4 page at
+300 DPI; ``--objects`` one-line objects, fewer of the larger ones, as ``SIZES`` says), in one run
+on one local stack:
+
+- **engine**: the bare warm engine, one process per OCR core, on the same images
+  (``benchmarks.limit``: decoded before its clock starts);
+- **backfill**: ``run_backfill`` by its own clock (listing and Ray Data start-up included);
+- **stream**: the stream service on a pre-filled queue, first receive to last index;
+
+shared (every process on every core), and with ``--isolated`` also isolated as
+``benchmarks.isolated`` does it (the stack, this driver and Ray's daemons on the cores after the
+first ``--ocr-cores``). Each pipeline run has a CPU account by process group
+(``benchmarks.cpuaccount``), in ms per object, and the CER of what was indexed. Results are printed
+and written to ``out/bench/small.json``; quoted, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+OUT = Path("out/bench/small.json")
+
+
+def mean(values: list[float]) -> float | None:
+    """The mean, None for no values."""
+    return sum(values) / len(values) if values else None
+
+
+def engine_row(docs: list, processes: int, settings: Any) -> dict[str, Any]:
+    """Objects/s, engine ms per object and CER of the bare engine (the caller sets the cores)."""
+    from benchmarks.limit import measure_limit
+    from benchmarks.quality import page_cer
+
+    result = measure_limit(docs, processes, settings)
+    cer = page_cer(docs, result.page_text)
+    return {"objects": result.pages, "objects_s": round(result.pages_s, 2),
+            "engine_ms": round(1000 * mean(list(result.page_seconds.values())), 2),
+            "cer": round(mean(list(cer.values())), 4)}
+
+
+def index_cer(settings: Any, docs: list) -> tuple[float | None, int]:
+    """(mean CER of the indexed objects, how many were indexed)."""
+    from benchmarks.quality import page_cer, read_back
+    from pipeline.sinks.opensearch import make_client
+
+    indexed = read_back(make_client(settings), settings.index)
+    cer = page_cer(docs, {(k, n): t for k, d in indexed.items() for n, t in d.pages.items()})
+    value = mean(list(cer.values()))
+    return (round(value, 4) if value is not None else None), len(indexed)
+
+
+def pipeline_row(objects: int, wall_s: float, settings: Any, docs: list, account: Any) -> dict[str, Any]:
+    """One pipeline run's figures: objects/s, CER, and its CPU account per object."""
+    cer, indexed = index_cer(settings, docs)
+    return {"objects": objects, "indexed": indexed, "wall_s": round(wall_s, 2),
+            "objects_s": round(objects / wall_s, 2) if wall_s else 0.0, "cer": cer,
+            "cpu_ms_per_object": account.per_object_ms(objects), "account_wall_s": round(account.wall_s, 2),
+            "cpu_s_by_title": account.top_titles()}
+
+
+def backfill_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None) -> dict[str, Any]:
+    """The backfill of ``docs``, shared on ``cores`` CPUs or ``isolated`` (ocr, rest)."""
+    from benchmarks.batchrun import measure_batch
+    from benchmarks.cpuaccount import CpuAccount
+    from benchmarks.isolated import pinned_backfill_run
+
+    account = CpuAccount()
+    if isolated:
+        summary, settings = pinned_backfill_run(stack, docs, *isolated, meter=account)
+        return pipeline_row(summary.processed, summary.elapsed_s, settings, docs, account)
+    summary, settings = measure_batch(stack, docs, len(cores), meter=account)
+    return pipeline_row(summary["documents"], summary["wall_s"], settings, docs, account)
+
+
+def stream_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None) -> dict[str, Any]:
+    """The stream service on a queue of ``docs``, shared on ``cores`` CPUs or ``isolated``."""
+    import ray
+
+    from benchmarks.cpuaccount import CpuAccount
+    from benchmarks.isolated import pinned_service
+    from benchmarks.streamrun import measure_stream
+
+    account = CpuAccount()
+    try:
+        if isolated:
+            service, settings = pinned_service(stack, docs, *isolated)
+            with account:
+                service.run()
+            records = service.records
+        else:
+            result = measure_stream(stack, docs, len(cores), meter=account)
+            records, settings = result.records, result.settings
+    finally:
+        ray.shutdown()
+    wall = max(r["indexed_at"] for r in records) - min(r["received_at"] for r in records) if records else 0.0
+    return pipeline_row(len(records), wall, settings, docs, account)
+
+
+def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], rest: set[int]) -> dict[str, Any]:
+    """Engine, backfill and stream on one size of objects, in one mode (shared or isolated)."""
+    from benchmarks.isolated import on_cores
+    from pipeline.settings import Settings
+
+    isolated = (ocr, rest) if mode == "isolated" else None
+    cores = ocr if isolated else ocr | rest
+    say(f"{mode} {name}: {len(docs)} objects, bare engine x {len(cores)} ...")
+    if isolated:
+        with on_cores(ocr, rest):
+            engine = engine_row(docs, len(ocr), Settings())
+    else:
+        engine = engine_row(docs, len(cores), Settings())
+    say(f"{mode} {name}: engine {engine['objects_s']} objects/s; backfill ...")
+    backfill = backfill_row(stack, docs, cores, isolated)
+    say(f"{mode} {name}: backfill {backfill['objects_s']} objects/s; stream ...")
+    stream = stream_row(stack, docs, cores, isolated)
+    say(f"{mode} {name}: stream {stream['objects_s']} objects/s")
+    for row in (backfill, stream):
+        row["vs_engine"] = round(row["objects_s"] / engine["objects_s"], 3) if engine["objects_s"] else None
+    return {"size": name, "mode": mode, "ocr_cores": len(cores), "engine": engine, "backfill": backfill,
+            "stream": stream, "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int) -> list[dict[str, Any]]:
+    """Every size shared, then (``isolated``) every size isolated, on one local stack."""
+    from benchmarks.isolated import descendants, pin
+    from benchmarks.smalldocs import count_of, small_docs
+    from pipeline.devstack.stack import start_stack
+
+    cores = sorted(os.sched_getaffinity(0))
+    ocr, rest = set(cores[:ocr_cores]), set(cores[ocr_cores:])
+    docs = {name: small_docs(count_of(name, objects), name) for name in sizes}
+    stack = start_stack()
+    rows = []
+    try:
+        rows += [measure_size(stack, name, docs[name], "shared", ocr, rest) for name in sizes]
+        if isolated:
+            os.sched_setaffinity(0, rest)
+            for pid in descendants(os.getpid()):
+                pin(pid, rest)
+            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest) for name in sizes]
+    finally:
+        stack.stop()
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Objects/s and ratios per size and mode, then the CPU accounts in ms per object."""
+    from benchmarks.cpuaccount import GROUPS
+
+    head = (f"{'size':<8} {'mode':<9} {'cores':>5} {'objects':>7} {'engine/s':>9} {'backfill/s':>10} {'ratio':>6} "
+            f"{'stream/s':>9} {'ratio':>6}  CER engine/backfill/stream")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        e, b, s = r["engine"], r["backfill"], r["stream"]
+        lines.append(f"{r['size']:<8} {r['mode']:<9} {r['ocr_cores']:>5} {e['objects']:>7} {e['objects_s']:>9.2f} "
+                     f"{b['objects_s']:>10.2f} {_num(b['vs_engine']):>6} {s['objects_s']:>9.2f} "
+                     f"{_num(s['vs_engine']):>6}  {_pct(e['cer'])} / {_pct(b['cer'])} / {_pct(s['cer'])}")
+    names = [g.replace(" ", "_") for g in GROUPS]
+    lines += ["", "CPU ms per object: " + "  ".join(names) + "  total  (engine alone)"]
+    for r in rows:
+        for run_name in ("backfill", "stream"):
+            ms = r[run_name]["cpu_ms_per_object"]
+            lines.append(f"{r['size']:<8} {r['mode']:<9} {run_name:<8} "
+                         + " ".join(f"{ms[g]:>7.1f}" for g in GROUPS)
+                         + f"  {ms['total']:>7.1f}  ({r['engine']['engine_ms']:.1f})")
+    return "\n".join(lines)
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def say(text: str) -> None:
+    """A progress line."""
+    print(f"small: {text}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the table, write the JSON."""
+    from benchmarks.smalldocs import SIZES
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.small", description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=1000, help="one-line objects (larger sizes: fewer)")
+    parser.add_argument("--sizes", default="line,quarter", help=f"comma-separated, of {', '.join(SIZES)}")
+    parser.add_argument("--isolated", action="store_true", help="also the isolated runs (benchmarks.isolated)")
+    parser.add_argument("--ocr-cores", type=int, default=1, help="isolated: cores for OCR; the rest for all else")
+    parser.add_argument("--out", type=Path, default=OUT, help="the JSON written")
+    args = parser.parse_args(argv)
+    sizes = [s for s in args.sizes.split(",") if s]
+    if unknown := [s for s in sizes if s not in SIZES]:
+        parser.error(f"unknown sizes {unknown}; known: {', '.join(SIZES)}")
+    if args.isolated and len(os.sched_getaffinity(0)) <= args.ocr_cores:
+        parser.error(f"--isolated needs more than {args.ocr_cores} CPUs")
+    from benchmarks.report import machine_info
+    from pipeline.logjson import setup_logging
+
+    setup_logging("WARNING")
+    started, machine = time.perf_counter(), machine_info()
+    rows = run(sizes, args.objects, args.isolated, args.ocr_cores)
+    summary = {"command": "python -m benchmarks.small " + " ".join(argv if argv is not None else sys.argv[1:]),
+               "machine": machine | {"loadavg_end": [round(x, 2) for x in os.getloadavg()]},
+               "elapsed_s": round(time.perf_counter() - started, 1), "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    print(table(rows))
+    print(f"elapsed {summary['elapsed_s']} s; load average {machine['loadavg_start']} -> "
+          f"{summary['machine']['loadavg_end']}; written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
