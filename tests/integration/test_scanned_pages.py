@@ -43,4 +43,4 @@ def test_scanned_pages_are_found_by_their_words_through_the_stream(settings, res
     assert abs(lie["skewed-10"]["skew"]) >= 9.5
     assert (lie["vertical"]["direction"], lie["mixed"]["direction"]) == ("vertical", "mixed")
     assert (lie["upright-200-nodpi"]["dpi"], lie["upright-200-nodpi"]["dpi_source"]) == (200, "paper-size")
-    assert set(lie["upright-300"]["timings"]) == {"decode_s", "ocr_s", "skew_s"}
+    assert set(lie["upright-300"]["timings"]) == {"decode_s", "ocr_s", "skew_s", "ink_s"}
