@@ -134,9 +134,9 @@ def test_a_job_longer_than_the_visibility_timeout_is_not_picked_up_twice(stack, 
 def test_an_opensearch_outage_delays_but_loses_nothing(stack, settings, resources, s3, sqs, ray_local):
     objects = pages(4)
     upload(s3, resources.bucket, objects)
+    refused = iter(range(2))  # the writer's two tries (bulk_retries 1) of the first batch, whenever it comes
     with FaultProxy(stack.opensearch_url) as proxy:
-        until = time.monotonic() + 4.0
-        proxy.rules.append(lambda r: Reset() if "_bulk" in r.path and time.monotonic() < until else None)
+        proxy.rules.append(lambda r: Reset() if "_bulk" in r.path and next(refused, None) is not None else None)
         through_proxy = settings.model_copy(update={"opensearch_url": proxy.url, "bulk_retries": 1,
                                                     "opensearch_timeout_s": 2})
         service = run_until_idle(through_proxy, 8)
