@@ -32,7 +32,12 @@ from pipeline.sources.s3 import ListingFilter
 
 RESERVED_CPUS = 0.5  # left to the write tasks
 MAX_ROWS_PER_BLOCK = 32  # an actor task's objects: written (and resumable) once it ends
-SMALL_OBJECT_BYTES = 256 * 1024  # a one-page receipt or stamp: packed up to MAX_ROWS_PER_BLOCK a block
+# A one-line scan, a receipt or a stamp (3-16 KiB as PNG): packed up to MAX_ROWS_PER_BLOCK a block,
+# where a block's ~20-35 ms of CPU is as much as the object's OCR. Not a quarter page (~40 KiB) or an
+# A4 text page (50-110 KiB as PNG, ~0.3 s of OCR): packed at 256 KiB, a 40-page backfill of A4 pages
+# on 2 cores fell from 1.64 to 1.02 pages/s (0.48 -> 0.32 of the engine), and quarter pages gained
+# nothing (docs/small-objects.md).
+SMALL_OBJECT_BYTES = 32 * 1024
 BLOCKS_PER_ACTOR = 8  # packed small objects still leave each actor this many tasks to even out the tail
 WRITE_CPUS = 0.25
 
