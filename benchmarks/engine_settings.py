@@ -19,7 +19,6 @@ what ``jpn`` alone loses of English) and Mincho pages scanned at 600 DPI.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.geometry import Probe, probes
+from benchmarks.report import write_summary
 from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
 from pipeline.engine.documents import PageInput
 from pipeline.engine.quality import character_error_rate
@@ -186,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/engine_settings.json"))
     args = parser.parse_args(argv)
     summary = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    write_summary(summary, args.out)
     print(table(summary))
     return 0
 

@@ -15,7 +15,6 @@ and ``docs/benchmarks.md``, never asserted::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.corpus import generate
+from benchmarks.report import write_summary
 from benchmarks.scanned import KINDS, scanned_pages
 from pipeline.engine.documents import OpenedDocument, PageInput
 from pipeline.engine.quality import character_error_rate
@@ -200,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/geometry.json"))
     args = parser.parse_args(argv)
     summary = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    write_summary(summary, args.out)
     print(table(summary))
     return 0
 

@@ -18,6 +18,12 @@ STAGES = ("fetch_s", "decode_s", "ocr_s", "clean_s", "wait_index_s")
 BATCH_ABSENT = "not measured (benchmarks/backfill.py absent)"
 
 
+def write_summary(summary: dict[str, Any], out: Path) -> None:
+    """Write a benchmark's summary as JSON (the directory made if needed)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
 def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict[str, float | None]:
     """``{"p50": ..., "p95": ..., "p99": ...}`` (linear interpolation); None for no values."""
     import numpy as np
