@@ -80,23 +80,29 @@ class OcrWorker:
         from pipeline.sources.ahead import small
 
         fetched = None
-        if small(job):
+        if small(job):  # its download and the look for an earlier reading need no engine
             try:
                 fetched = self.stage.fetch(job)
+                reused = self.stage.reuse(job, fetched)
             except Exception as exc:
                 return TaskFailed.of(exc)
+            if reused is not None:
+                return reused
         with self._engine_lock:
             self._close_split()
             return self._start_fetched(job, fetched)
 
     def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | TaskFailed:
+        """Holding the engine: fetch (and look for an earlier reading of) a large object, then read
+        it whole or hand it back split."""
         import ray
 
         try:
-            fetched = fetched or self.stage.fetch(job)
-            reused = self.stage.reuse(job, fetched)
-            if reused is not None:
-                return reused
+            if fetched is None:
+                fetched = self.stage.fetch(job)
+                reused = self.stage.reuse(job, fetched)
+                if reused is not None:
+                    return reused
             started = time.perf_counter()
             with self.stage.open(fetched.data) as doc:
                 if doc.page_count < self.split_min_pages:
