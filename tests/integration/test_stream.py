@@ -78,16 +78,20 @@ def test_poison_messages_go_to_the_dlq_with_their_class(settings, resources, sqs
 
 
 def test_sigterm_mid_run_loses_nothing(settings, resources, s3, sqs, stack):
-    pages = [render_page([f"ページ {i} 試験", f"page {i}"]) for i in range(24)]
-    objects = {f"long/doc-{i}.pdf": encode(pages, "PDF") for i in range(3)}
+    # Three different long documents (identical ones would be read once and reused) and six short.
+    objects = {f"long/doc-{d}.pdf": encode([render_page([f"文書 {d} ページ {i} 試験", f"doc {d} page {i}"])
+                                             for i in range(12)], "PDF") for d in range(3)}
     objects.update({f"short/p-{i}.png": inputs.png_page() for i in range(6)})
     upload(s3, resources.bucket, objects)
     env = {**os.environ, "OCR_QUEUE_URL": settings.queue_url, "OCR_DLQ_URL": settings.dlq_url,
-           "OCR_INDEX": settings.index, "OCR_BULK_MAX_DELAY_S": "0.3", "OCR_DRAIN_TIMEOUT_S": "20",
+           "OCR_INDEX": settings.index, "OCR_BULK_MAX_DELAY_S": "0.3", "OCR_DRAIN_TIMEOUT_S": "8",
            "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "pipeline", "stream", "--cpus", "2", "--exit-when-idle", "3"]
 
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # The first run reads 1.5 s slower a page (the OCR_ENGINE seam), so on any machine the signal
+    # lands with work left that the 8 s drain cannot finish: at most ~12 pages of the 42.
+    slow = {**env, "OCR_ENGINE": "tests.fault.engines:SlowEngine"}
+    proc = subprocess.Popen(cmd, env=slow, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _wait_for_first_index(settings, proc)
         proc.send_signal(signal.SIGTERM)
