@@ -2,7 +2,7 @@
 
     python -m benchmarks.longdoc [--pages 40] [--lines 20] [--cpus 2] [--rounds 2]
 
-The same object is backfilled with ``OCR_BATCH_SPLIT_PAGES`` 0 (read whole by one actor) and 32
+The same object is backfilled with ``OCR_SPLIT_PAGES`` 0 (read whole by one actor) and 8
 (spread), alternately, ``--rounds`` times each, into fresh indexes on one local Ray; wall time
 from the call to the summary (listing, both passes' start-up, OCR, writes). Printed, never
 asserted.
@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         boto3.client("s3").put_object(Bucket=stack.bucket, Key="long/doc.pdf", Body=long_pdf(args.pages, args.lines))
         connect(num_cpus=args.cpus)
-        for split in (0, 32) * args.rounds:
+        for split in (0, 8) * args.rounds:
             settings = Settings(opensearch_url=stack.opensearch_url, index="long-" + uuid.uuid4().hex[:8],
-                                batch_split_pages=split)
+                                split_pages=split)
             started = time.monotonic()
             done = run_backfill(settings, [f"s3://{stack.bucket}/long/"], progress=False)
             how = "spread 8 pages a task" if split else "whole, one actor    "

@@ -92,7 +92,7 @@ def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float =
     uploaded = upload(docs, bucket)
     wait_for_queue(settings.queue_url, len(docs))
     connect(num_cpus=cores)  # address="local": never someone else's `ray start` cluster
-    service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores)
+    service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores, keep_records=True)
     with RssSampler() as rss, meter or nullcontext():
         service.run()
     return _result(service, settings, rss, uploaded)
@@ -105,7 +105,7 @@ def measure_paced(stack: Any, docs: list[BenchDoc], cores: int, rate_pages_s: fl
     settings, bucket = bench_settings(stack, f"p{cores}")
     interval = max(d.page_count for d in docs) / rate_pages_s
     connect(num_cpus=cores)  # address="local": never someone else's `ray start` cluster
-    service = build_stream(settings, exit_when_idle_s=max(3.0, 2 * interval), num_cpus=cores)
+    service = build_stream(settings, exit_when_idle_s=max(3.0, 2 * interval), num_cpus=cores, keep_records=True)
 
     uploaded: dict[str, float] = {}
 

@@ -49,6 +49,10 @@ class OcrClusterError(Exception):
         """The short, stable name used in DLQ attributes, logs and failure rows."""
         return type(self).__name__
 
+    def fields(self) -> dict[str, object]:
+        """Its class, reason and retryable flag: the columns of a failure row."""
+        return {"error_class": self.error_class, "reason": self.reason, "retryable": self.retryable}
+
 
 class PermanentError(OcrClusterError):
     """Retrying cannot help; the input goes to the DLQ with this reason."""

@@ -165,8 +165,21 @@ class PriorReading:
 
 
 @dataclass
+class FetchedObject:
+    """An object's bytes, the metadata that names its version, and the digest of its bytes."""
+
+    data: bytes
+    size: int
+    etag: str
+    version_id: str
+    seconds: float
+    sha256: str = ""
+
+
+@dataclass
 class Failure:
-    """An input that could not be processed, with a reason a person can read."""
+    """An input that could not be processed, with a reason a person can read: the one failure
+    record of both runtimes (the DLQ's attributes, the logs and the failure rows are made from it)."""
 
     bucket: str
     key: str
@@ -174,3 +187,19 @@ class Failure:
     error_class: str
     reason: str
     retryable: bool
+
+    @classmethod
+    def of(cls, job: Job, exc: BaseException) -> Failure:
+        """``job``'s failure from any exception, sorted onto the error tree (``errors.classify``)."""
+        from pipeline.errors import classify
+
+        return cls.of_error(job, classify(exc))
+
+    @classmethod
+    def of_error(cls, job: Job, error: Any, prefix: str = "") -> Failure:
+        """``job``'s failure from an error of the tree (``prefix`` goes before its reason)."""
+        return cls(job.bucket, job.key, job.version_id, error.error_class, prefix + error.reason, error.retryable)
+
+    def fields(self) -> dict[str, Any]:
+        """Its class, reason and retryable flag: the columns of a failure row (as ``OcrClusterError.fields``)."""
+        return {"error_class": self.error_class, "reason": self.reason, "retryable": self.retryable}

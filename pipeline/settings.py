@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NODE_ENV_FILE = Path("/etc/file-processor/env")
@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(90.0, gt=0, description="SIGTERM: time to finish or release.")
     ocr_workers: int = Field(0, ge=0, description="OCR actors; 0 means one per CPU slot of the cluster.")
     prefetch_per_worker: int = Field(2, ge=1, le=10, description="Messages held per OCR worker.")
-    batch_split_pages: int = Field(
-        32, ge=0, description="Backfills: documents of this many pages or more are spread over the pool (0: never)."
+    split_pages: int = Field(
+        8, ge=0, validation_alias=AliasChoices("OCR_SPLIT_PAGES", "OCR_BATCH_SPLIT_PAGES", "split_pages"),
+        description="A document of more pages than this is read this many pages a task over the pool (0: whole).",
     )
     cloudwatch_namespace: str = Field("", description="Publish the scaling metric here; empty: off.")
     asg_name: str = Field("", description="Auto Scaling group (lifecycle hook, backlog per instance).")

@@ -48,8 +48,9 @@ def result_schema() -> Any:
 class OcrBatch:
     """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows.
 
-    A document of ``split_pages`` pages or more (0: none) is only opened and counted: its row
-    comes back *deferred* (``deferred_pages``), for :mod:`pipeline.batch.long` to spread.
+    A long document (:func:`pipeline.engine.split.is_long` by ``split_pages``; 0: none) is only
+    opened and counted: its row comes back *deferred* (``deferred_pages``), for
+    :mod:`pipeline.batch.long` to spread.
     """
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None, split_pages: int = 0) -> None:
@@ -85,8 +86,7 @@ class OcrBatch:
             if doc is None:
                 doc, long_pages = self._read(job, fetched)
         except Exception as exc:
-            err = classify(exc)
-            out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
+            out.update(classify(exc).fields())
         else:
             if doc is None:  # spread over the pool by the second pass, the version read now
                 out.update(deferred_pages=long_pages, version_id=fetched.version_id or job.version_id)
@@ -97,9 +97,11 @@ class OcrBatch:
 
     def _read(self, job: Job, fetched: Any) -> tuple[Any, int]:
         """(the document, 0), or (None, its pages) for a long one left to the second pass."""
+        from pipeline.engine.split import is_long
+
         started = time.perf_counter()
         with self.stage.open(fetched.data) as opened:
-            long_pages = opened.page_count if self.split_pages and opened.page_count >= self.split_pages else 0
+            long_pages = opened.page_count if is_long(opened.page_count, self.split_pages) else 0
             return (None if long_pages else self.stage.process_opened(job, fetched, opened, started)), long_pages
 
 

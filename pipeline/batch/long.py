@@ -1,45 +1,40 @@
 """Long documents in a backfill: their pages spread over the whole actor pool.
 
-The first pass (:mod:`pipeline.batch.run`) hands whole objects to the actors; an object of
-``batch_split_pages`` pages or more comes back from it *deferred* (opened and counted, not read).
-This second pass cuts each deferred document into ranges of ``PAGES_PER_RANGE`` pages::
+The first pass (:mod:`pipeline.batch.run`) hands whole objects to the actors; a long one
+(:func:`pipeline.engine.split.is_long`, ``OCR_SPLIT_PAGES``) comes back from it *deferred* (opened
+and counted, not read). This second pass cuts each deferred document into the stage's page ranges
+(:func:`pipeline.engine.split.page_ranges`)::
 
     ray.data.from_items(ranges) -> map_batches(OcrRange, actor pool: one warm engine per CPU slot)
-      -> map_batches(Assembler, one actor: pages gathered until a document is whole)
+      -> map_batches(Assembler, one actor: the stage's Parts, until a document is whole)
       -> write_datasink(the same OpenSearchDatasink)
 
 so a 300-page PDF takes every core of the cluster instead of one, as the stream service splits
 it. Each range actor fetches the object once and keeps it (and the opened document) while its
-ranges keep coming; the assembler emits each document when its last page arrives, or a failure
-row when any range failed or the object changed between reads (ETags differ).
+ranges keep coming; the assembler emits each document when its last range arrives, or a failure
+row when any range failed or the object changed between reads (ETags differ). What is read and how
+a document is put together is the stage's (:mod:`pipeline.engine.split`); this module only moves
+rows.
 """
 
 from __future__ import annotations
 
 import pickle
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.batch.actors import peak_rss_mb, result_schema, row_job
 from pipeline.engine.documents import OpenedDocument
-from pipeline.engine.stage import assemble_document, decode_page
-from pipeline.errors import ObjectChanged, classify
-from pipeline.models import PageResult
+from pipeline.engine.split import LongDocument, Parts, page_ranges, read_range
+from pipeline.errors import classify
+from pipeline.models import Failure, FetchedObject
 from pipeline.settings import Settings
-from pipeline.sources.s3 import FetchedObject
-
-PAGES_PER_RANGE = 8  # ~3.5 s of one core: fine-grained enough for a 16-core node, few fetches
 
 
-def page_ranges(deferred: list[dict[str, Any]], per_range: int = PAGES_PER_RANGE) -> list[dict[str, Any]]:
-    """One row per range of ``per_range`` pages of each deferred document (its job row + pages)."""
-    rows = []
-    for doc in deferred:
-        count = int(doc["deferred_pages"])
-        for first in range(1, count + 1, per_range):
-            rows.append({**doc, "first": first, "last": min(count, first + per_range - 1)})
-    return rows
+def range_rows(deferred: list[dict[str, Any]], split_pages: int) -> list[dict[str, Any]]:
+    """One row per page range of each deferred document (its job row + ``first``, ``last``)."""
+    return [{**doc, "first": first, "last": last}
+            for doc in deferred for first, last in page_ranges(int(doc["deferred_pages"]), split_pages)]
 
 
 class OcrRange:
@@ -69,11 +64,10 @@ class OcrRange:
         started = time.perf_counter()
         try:
             fetched, doc = self._open(row)
-            pages = [self.stage.recognise(*decode_page(doc, n)) for n in range(row["first"], row["last"] + 1)]
+            pages = read_range(self.stage, doc, row["first"], row["last"])
         except Exception as exc:
             self._close()
-            err = classify(exc)
-            out.update(error_class=err.error_class, reason=err.reason, retryable=err.retryable)
+            out.update(classify(exc).fields())
         else:
             out.update(etag=fetched.etag, size=fetched.size, content_type=doc.content_type, sha256=fetched.sha256,
                        pages=pickle.dumps(pages, protocol=5), stamp=pickle.dumps(self.stage.engine_stamp()))
@@ -99,18 +93,12 @@ class OcrRange:
         self._key, self._fetched, self._doc = None, None, None
 
 
-@dataclass
-class _Partial:
-    ranges: list[dict[str, Any]] = field(default_factory=list)
-    pages: int = 0
-
-
 class Assembler:
-    """One actor: gathers range results and emits each document (as the first pass's result row,
-    for the same datasink) once all its pages are in."""
+    """One actor: gathers range results into the stage's :class:`Parts` and emits each document
+    (as the first pass's result row, for the same datasink) once all its pages are in."""
 
     def __init__(self) -> None:
-        self.partial: dict[tuple[str, str, str], _Partial] = {}
+        self.partial: dict[tuple[str, str, str], tuple[Parts, list[dict[str, Any]]]] = {}
 
     def __call__(self, batch: Any) -> Any:
         """Range results in; the result rows of the documents they complete out (often none)."""
@@ -122,40 +110,47 @@ class Assembler:
     def add(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """Keep ``row``; the document's result row when it completes it."""
         key = (row["bucket"], row["key"], row["version_id"])
-        partial = self.partial.setdefault(key, _Partial())
-        partial.ranges.append(row)
-        partial.pages += row["last"] - row["first"] + 1
-        if partial.pages < row["pages_total"]:
+        if key not in self.partial:
+            self.partial[key] = (Parts(_long_document(row)), [])
+        parts, rows = self.partial[key]
+        rows.append(row)
+        if row["error_class"]:
+            parts.fail(row["first"], row["last"], _range_failure(row))
+        else:
+            parts.add(pickle.loads(row["pages"]), row["seconds"], row["etag"])
+        if not parts.complete:
             return None
         del self.partial[key]
-        return assemble_row(partial.ranges)
+        return document_row(parts, rows)
 
 
-def assemble_row(ranges: list[dict[str, Any]]) -> dict[str, Any]:
-    """The result row of a document from all its range results: the document, or the failure."""
-    first = ranges[0]
+def document_row(parts: Parts, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first pass's result row of a document put together from its ranges (``rows``)."""
+    first = rows[0]
     out = {"tag": first["tag"], "bucket": first["bucket"], "key": first["key"], "version_id": first["version_id"],
            "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None,
-           "worker_rss_mb": max(r["worker_rss_mb"] for r in ranges), "deferred_pages": 0}
-    failed = [r for r in ranges if r["error_class"]]
-    if failed:
-        bad = min(failed, key=lambda r: r["first"])
-        reason = f"pages {bad['first']}-{bad['last']}: {bad['reason']}"
-        return {**out, "error_class": bad["error_class"], "reason": reason, "retryable": bad["retryable"]}
-    if len({r["etag"] for r in ranges}) > 1:
-        return {**out, "error_class": ObjectChanged.__name__, "retryable": True,
-                "reason": "the object changed while its pages were being read (ETags differ); run it again"}
-    pages: list[PageResult] = [p for r in ranges for p in pickle.loads(r["pages"])]
-    job = row_job(first)
-    fetched = FetchedObject(b"", first["size"], first["etag"], first["version_id"], 0.0, first.get("sha256") or "")
-    doc = assemble_document(job, fetched, first["content_type"], pages, sum(r["seconds"] for r in ranges),
-                            pickle.loads(first["stamp"]))
+           "worker_rss_mb": max(r["worker_rss_mb"] for r in rows), "deferred_pages": 0}
+    failure = parts.failure()
+    if failure is not None:
+        return {**out, **failure.fields()}
+    doc = parts.document()
     return {**out, "ok": True, "pages": doc.page_count, "document": pickle.dumps(doc, protocol=5)}
+
+
+def _long_document(row: dict[str, Any]) -> LongDocument:
+    """What a range row says of its document (the first range read names its version and stamp)."""
+    fetched = FetchedObject(b"", row["size"], row["etag"], row["version_id"], 0.0, row.get("sha256") or "")
+    stamp = pickle.loads(row["stamp"]) if row.get("stamp") else ("", "", "")
+    return LongDocument(row_job(row), fetched, row["content_type"], int(row["pages_total"]), stamp)
+
+
+def _range_failure(row: dict[str, Any]) -> Failure:
+    return Failure(row["bucket"], row["key"], row["version_id"], row["error_class"], row["reason"], row["retryable"])
 
 
 def spread_long_documents(settings: Settings, rows: list[dict[str, Any]], env: dict[str, str],
                           actors: int, cpus_each: float, sink: Any, write_cpus: float) -> None:
-    """The second pass: OCR the deferred documents' page ranges (``page_ranges``) on ``actors``
+    """The second pass: OCR the deferred documents' page ranges (``range_rows``) on ``actors``
     actors, assemble them on one, and write them with ``sink`` (its ``outcome``: what was done)."""
     import ray.data
 

@@ -127,7 +127,7 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     blocks = input_blocks(len(items), small_objects(items), size)
     ds = ray.data.from_items([job_row(job, tag) for job, tag in largest_first(items, blocks)],
                              override_num_blocks=blocks)
-    split_pages = settings.batch_split_pages if pool_shape(slots, 2)[0] > 1 else 0  # one slot: nothing to spread
+    split_pages = settings.split_pages if pool_shape(slots, 2)[0] > 1 else 0  # one slot: nothing to spread
     batch_size = MAX_ROWS_PER_BLOCK if blocks < len(items) else 1  # several a block: fetched ahead (sources.ahead)
     ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env, split_pages), batch_size=batch_size,
                         batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
@@ -147,9 +147,9 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
 
 def _spread(settings: Settings, deferred: list[dict[str, Any]], slots: int, env: dict[str, str], sink: Any) -> int:
     """The second pass over the deferred documents' page ranges; returns the actors it used."""
-    from pipeline.batch.long import page_ranges, spread_long_documents
+    from pipeline.batch.long import range_rows, spread_long_documents
 
-    ranges = page_ranges(deferred)
+    ranges = range_rows(deferred, settings.split_pages)
     actors, cpus_each = pool_shape(slots, len(ranges))
     spread_long_documents(settings, ranges, env, actors, cpus_each, sink, WRITE_CPUS)
     return actors

@@ -49,7 +49,7 @@ def _stream(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.env_file)
     setup_logging(settings.log_level, fmt=settings.log_format)
-    service = build_stream(settings, args.address, args.exit_when_idle, args.cpus)
+    service = build_stream(settings, args.address, args.exit_when_idle, args.cpus, keep_records=bool(args.records))
     service.install_signal_handlers()
     code = service.run()
     if args.records:

@@ -28,9 +28,9 @@ from pipeline.engine.reading import GeometryOptions, read_page
 from pipeline.engine.resolution import at_most
 from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
-from pipeline.models import Document, Job, PageResult, PriorReading, document_id
+from pipeline.models import Document, FetchedObject, Job, PageResult, PriorReading, document_id
 from pipeline.settings import Settings
-from pipeline.sources.s3 import FetchedObject, fetch_object
+from pipeline.sources.s3 import fetch_object
 
 log = logging.getLogger("ocr_cluster.stage")
 

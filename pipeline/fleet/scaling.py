@@ -11,11 +11,11 @@ it dead-lettered since the last publish (the error-rate alarm sums it over 5 min
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.settings import Settings
-from pipeline.stream import ledger
 
 PUBLISHED = ("BacklogPerInstance", "PageWeightedBacklogSeconds", "PagesPerSecond", "DocumentsFailed")
 
@@ -40,6 +40,28 @@ class Backlog:
         return work / max(1, self.in_service * self.cores_per_instance)
 
 
+@dataclass
+class ServiceReading:
+    """What the publisher needs of the running service: taken by the service when a publish is due."""
+
+    visible: int  # messages waiting in the queue
+    workers: int  # OCR workers of this service
+    pages: int  # pages indexed since the service started
+    uptime_s: float
+    dead_lettered: int  # messages dead-lettered since the service started
+    recent: list[tuple[int, float]] = field(default_factory=list)  # (pages, engine s) of the last documents
+
+    def pages_per_message(self) -> float:
+        """Measured pages per message (1 before any was indexed)."""
+        pages = sum(p for p, _ in self.recent)
+        return pages / len(self.recent) if self.recent else 1.0
+
+    def seconds_per_page(self) -> float:
+        """Measured engine seconds per page (2 before any was indexed)."""
+        pages = sum(p for p, _ in self.recent)
+        return sum(s for _, s in self.recent) / pages if pages else 2.0
+
+
 def metric_data(b: Backlog, asg: str) -> list[dict[str, Any]]:
     """The CloudWatch ``MetricData`` for one reading."""
     dims = [{"Name": "AutoScalingGroupName", "Value": asg}]
@@ -51,7 +73,7 @@ def metric_data(b: Backlog, asg: str) -> list[dict[str, Any]]:
 
 
 class BacklogPublisher:
-    """Publishes the scaling metrics every ``every_s`` from the running service."""
+    """Publishes the scaling metrics every ``every_s`` from readings of the running service."""
 
     def __init__(self, cloudwatch: Any, autoscaling: Any, namespace: str, asg: str, every_s: float = 60.0) -> None:
         self.cloudwatch = cloudwatch
@@ -77,28 +99,34 @@ class BacklogPublisher:
         groups = self.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[self.asg])["AutoScalingGroups"]
         return sum(1 for g in groups for i in g["Instances"] if i["LifecycleState"] == "InService")
 
-    def publish_if_due(self, service: Any) -> None:
-        """Read the queue and the group, then put the metrics (at most every ``every_s``)."""
-        if time.monotonic() - self._last < self.every_s:
+    def due(self) -> bool:
+        """Whether ``every_s`` has passed since the last publish."""
+        return time.monotonic() - self._last >= self.every_s
+
+    def publish_if_due(self, take_reading: Callable[[], ServiceReading]) -> None:
+        """Put the metrics (at most every ``every_s``) from a reading of the service taken now."""
+        if not self.due():
             return
         self._last = time.monotonic()
-        records = service.records[-200:]
-        pages = sum(r["pages"] for r in records)
-        ocr_s = sum(r.get("ocr_s", 0.0) for r in records)
-        reading = Backlog(
-            visible=service.queue.depth()["visible"],
-            in_service=self.in_service(),
-            pages_per_message=pages / len(records) if records else 1.0,
-            seconds_per_page=ocr_s / pages if pages else 2.0,
-            cores_per_instance=max(1, service.pool.size // max(1, self.in_service())),
+        self.publish(take_reading())
+
+    def publish(self, reading: ServiceReading) -> None:
+        """Put the metrics of one reading of the service (and of the group, asked once)."""
+        in_service = self.in_service()
+        backlog = Backlog(
+            visible=reading.visible,
+            in_service=in_service,
+            pages_per_message=reading.pages_per_message(),
+            seconds_per_page=reading.seconds_per_page(),
+            cores_per_instance=max(1, reading.workers // max(1, in_service)),
         )
-        data = metric_data(reading, self.asg or "local")
+        data = metric_data(backlog, self.asg or "local")
         dims = data[0]["Dimensions"]
-        failed = int(service.counts.get(ledger.DEAD_LETTERED, 0))
         data += [
             {"MetricName": "PagesPerSecond", "Dimensions": dims, "Unit": "Count/Second",
-             "Value": service.metrics.pages / max(1.0, time.monotonic() - service.started_at)},
-            {"MetricName": "DocumentsFailed", "Dimensions": dims, "Unit": "Count", "Value": failed - self._failed},
+             "Value": reading.pages / max(1.0, reading.uptime_s)},
+            {"MetricName": "DocumentsFailed", "Dimensions": dims, "Unit": "Count",
+             "Value": reading.dead_lettered - self._failed},
         ]
         self.cloudwatch.put_metric_data(Namespace=self.namespace, MetricData=data)
-        self._failed = failed
+        self._failed = reading.dead_lettered

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import IndexRejected, IndexUnavailable
+from pipeline.errors import IndexRejected, IndexUnavailable, OcrClusterError
 from pipeline.settings import Settings
 
 INDEX_BODY: dict[str, Any] = {
@@ -98,14 +98,28 @@ def add_missing_fields(client: Any, index: str) -> None:
 
 @dataclass
 class ItemResult:
-    """What happened to one document of a bulk write."""
+    """What happened to one document of a bulk write: written, or the error of the tree that
+    stopped it (``IndexRejected``: this document is refused; ``IndexUnavailable``: try later)."""
 
     doc_id: str
     ok: bool
     status: int = 200
-    error_class: str = ""
-    reason: str = ""
-    retryable: bool = False
+    error: OcrClusterError | None = None
+
+    @property
+    def error_class(self) -> str:
+        """The error's class name ("" when written)."""
+        return self.error.error_class if self.error else ""
+
+    @property
+    def reason(self) -> str:
+        """The error's reason ("" when written)."""
+        return self.error.reason if self.error else ""
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a later try may succeed."""
+        return bool(self.error and self.error.retryable)
 
 
 @dataclass
@@ -213,20 +227,19 @@ class BulkWriter:
             return ItemResult(action.doc_id, True, status)
         error = body.get("error") or {}
         reason = f"{error.get('type', 'error')}: {error.get('reason', '')}" if isinstance(error, dict) else str(error)
-        retryable = status in RETRYABLE_STATUS
-        return ItemResult(action.doc_id, False, status, _failure_class(retryable), f"{status} {reason}", retryable)
+        return ItemResult(action.doc_id, False, status, _index_error(status in RETRYABLE_STATUS, f"{status} {reason}"))
 
 
-def _failure_class(retryable: bool) -> str:
+def _index_error(retryable: bool, reason: str) -> OcrClusterError:
     """``IndexUnavailable`` (transient: retry later) or ``IndexRejected`` (this document is refused)."""
-    return IndexUnavailable.__name__ if retryable else IndexRejected.__name__
+    return IndexUnavailable(reason) if retryable else IndexRejected(reason)
 
 
 def _request_failed(doc_id: str, status: int, exc: object) -> ItemResult:
     """A whole-request failure: retryable unless it is a 4xx other than 429 (a lone 413 included)."""
     retryable = status == 0 or status in RETRYABLE_STATUS
     reason = f"bulk request failed ({status or 'no answer'}): {exc}"
-    return ItemResult(doc_id, False, status, _failure_class(retryable), reason, retryable)
+    return ItemResult(doc_id, False, status, _index_error(retryable, reason))
 
 
 def backoff(attempt: int, base: float = 0.2, cap: float = 10.0) -> float:

@@ -133,7 +133,5 @@ def _failure(row: dict[str, Any]) -> dict[str, Any]:
 
 def _index_failure(row: dict[str, Any], item: Any) -> dict[str, Any]:
     """A document OCR'd but refused by the index (or left unanswered) as a failure record."""
-    if item is None:
-        unanswered = {"error_class": IndexUnavailable.__name__, "reason": "no bulk answer", "retryable": True}
-        return _failure({**row, **unanswered})
-    return _failure({**row, "error_class": item.error_class, "reason": item.reason, "retryable": item.retryable})
+    error = IndexUnavailable("no bulk answer") if item is None else item.error
+    return _failure({**row, **error.fields()})

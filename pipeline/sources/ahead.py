@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from pipeline.models import Job
-from pipeline.sources.s3 import FetchedObject
+from pipeline.models import FetchedObject, Job
 
 AHEAD = 4
 AHEAD_MAX_BYTES = 4 * 2**20

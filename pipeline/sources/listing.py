@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import errors
-from pipeline.models import Job
-from pipeline.sources.s3 import FetchedObject, ListingFilter, content_digest, list_jobs
+from pipeline.models import FetchedObject, Job
+from pipeline.sources.s3 import ListingFilter, content_digest, list_jobs
 
 LOCAL_SCHEME = "file://"
 LOOKUP_BATCH = 1000

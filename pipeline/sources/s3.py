@@ -13,21 +13,9 @@ from typing import Any
 
 from pipeline import errors
 from pipeline.errors import from_third_party
-from pipeline.models import Job
+from pipeline.models import FetchedObject, Job
 
 log = logging.getLogger("ocr_cluster.s3")
-
-
-@dataclass
-class FetchedObject:
-    """An object's bytes, the metadata that names its version, and the digest of its bytes."""
-
-    data: bytes
-    size: int
-    etag: str
-    version_id: str
-    seconds: float
-    sha256: str = ""
 
 
 def content_digest(data: bytes) -> str:

@@ -17,8 +17,10 @@ def build_stream(
     address: str | None = None,
     exit_when_idle_s: float | None = None,
     num_cpus: int | None = None,
+    keep_records: bool = False,
 ) -> StreamService:
-    """A ready-to-run :class:`StreamService` (Ray connected, workers warm, index present)."""
+    """A ready-to-run :class:`StreamService` (Ray connected, workers warm, index present);
+    ``keep_records``: every document's record, not only the recent ones (``--records``, benchmarks)."""
     for secret in settings.opensearch_secret_values():
         add_secret(secret)
     queue = SqsQueue(aws_client("sqs"), settings.queue_url, settings.dlq_url)
@@ -40,6 +42,7 @@ def build_stream(
         exit_when_idle_s=exit_when_idle_s,
         lifecycle=_lifecycle(settings),
         publisher=_publisher(settings),
+        keep_records=keep_records,
     )
 
 

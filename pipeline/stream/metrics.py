@@ -8,6 +8,7 @@ saved, and pages the ink test found blank.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pipeline.models import no_skipped_work
@@ -42,6 +43,7 @@ class StreamMetrics:
             self._m = {}
         self.pages = 0
         self.skipped = no_skipped_work()
+        self.settled: Counter[str] = Counter()  # messages settled, by outcome
 
     def document_indexed(self, doc: Any, latency_s: float) -> None:
         """Count a document's pages and latency, and what it did not need the engine for."""
@@ -62,6 +64,7 @@ class StreamMetrics:
 
     def message_settled(self, outcome: str, error_class: str = "") -> None:
         """Count one settled message (and its error class)."""
+        self.settled[outcome] += 1
         if not self._m:
             return
         self._m["documents"].inc(1, tags={"outcome": outcome})

@@ -17,16 +17,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.stage import assemble_document
+from pipeline.engine.split import Parts, page_ranges
 from pipeline.errors import BadMessage
-from pipeline.models import Document, Failure, Job, PageResult
+from pipeline.fleet.scaling import ServiceReading
+from pipeline.models import Document, Failure, Job
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import BulkWriter
 from pipeline.sources.messages import parse_body
 from pipeline.sources.sqs import Message, SqsQueue
 from pipeline.stream import ledger
+from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.metrics import StreamMetrics
-from pipeline.stream.workers import JobSplit, Task, TaskFailed, WorkerPool
+from pipeline.stream.workers import JobSplit, Task, WorkerPool
 
 log = logging.getLogger("ocr_cluster.stream")
 
@@ -34,12 +36,45 @@ HOLD_S = 1.0  # quick objects: hold about this much work per worker, so SQS is r
 MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its objects
 SETTLE_DELAY_S = 0.5  # finished messages wait at most this long for nine more to share a delete
 TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
+RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
+HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
+
+
+class _Credits:
+    """Messages the receiver thread may ask SQS for: set by the loop each tick from what the workers
+    have room for (less what the receiver has asked for and not yet put in the inbox), taken by the
+    receiver before each receive; one lock, so neither thread overwrites the other's count."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free = 0
+        self._asked = 0  # taken for a receive whose messages are not in the inbox yet
+
+    def set(self, free: int) -> None:
+        """The loop's count of the messages the workers have room for (the inbox counted)."""
+        with self._lock:
+            self._free = max(0, free - self._asked)
+
+    def take(self, most: int) -> int:
+        """Up to ``most`` credits for one receive (0: none free)."""
+        with self._lock:
+            taken = min(most, self._free)
+            self._free -= taken
+            self._asked = taken
+            return taken
+
+    def received(self) -> None:
+        """The receive is over: what it brought is in the inbox (and counted by the loop)."""
+        with self._lock:
+            self._asked = 0
 
 
 @dataclass
 class _Split:
-    info: JobSplit
-    pages: dict[int, PageResult] = field(default_factory=dict)
+    """A split job: its ranges' results so far, and where its bytes live."""
+
+    parts: Parts
+    owner: str  # the worker whose object store holds the bytes
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -78,6 +113,7 @@ class StreamService:
         exit_when_idle_s: float | None = None,
         lifecycle: Any = None,
         publisher: Any = None,
+        keep_records: bool = False,
     ) -> None:
         self.s = settings
         self.queue = queue_
@@ -89,12 +125,10 @@ class StreamService:
         self.metrics = StreamMetrics()
         self.inflight: dict[str, InFlight] = {}
         self.pending: deque[Task] = deque()
-        self.page_pending: deque[Task] = deque()
-        self.buffer: dict[str, Document] = {}
-        self.waiters: dict[str, list[tuple[str, int]]] = {}
-        self.buffer_since = 0.0
+        self.range_pending: deque[Task] = deque()
+        self.bulk = BulkBuffer.from_settings(settings)
         self.inbox: queue.Queue[Message] = queue.Queue()
-        self.capacity = 0
+        self.credits = _Credits()  # messages the receiver may take: set by the loop, taken by the receiver
         self.stopping = threading.Event()
         self.deadline = 0.0
         self.started_at = time.monotonic()
@@ -102,8 +136,9 @@ class StreamService:
         self.last_busy = time.monotonic()
         self.draining: set[str] = set()  # Ray node ids being drained (Auto Scaling termination)
         self.finished = threading.Event()
-        self.records: list[dict[str, Any]] = []
-        self.counts = {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0}
+        # every indexed document's record when asked (``keep_records``: the stream command's
+        # --records, the benchmarks); otherwise the last RECENT_RECORDS (what scaling reads)
+        self.records: deque[dict[str, Any]] = deque(maxlen=None if keep_records else RECENT_RECORDS)
         self.publish_failures = 0
         self.task_s = 0.0  # moving average of a task's seconds, submitted -> result
         self.resolved_since = 0.0  # when the oldest finished message still to settle finished
@@ -132,7 +167,7 @@ class StreamService:
             self._tick()
         receiver.join(timeout=self.s.poll_wait_s + 5)
         self.finished.set()  # no heartbeat may extend a message after _shutdown released it
-        heartbeat.join(timeout=self.s.s3_timeout_s)
+        heartbeat.join(timeout=HEARTBEAT_JOIN_S)
         self._shutdown()
         log.info("stream stopped", extra=self.counts)
         return 0
@@ -147,7 +182,7 @@ class StreamService:
         return False
 
     def _idle_for(self) -> float:
-        if self.inflight or not self.inbox.empty() or self.buffer:
+        if self.inflight or not self.inbox.empty() or self.bulk:
             self.last_busy = time.monotonic()
         return time.monotonic() - self.last_busy
 
@@ -160,7 +195,7 @@ class StreamService:
         self._flush_if_due()
         self._settle_resolved()
         self._maintain_pool()
-        self.capacity = self._free_capacity()
+        self.credits.set(self._free_capacity())
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
         if self.publisher is not None:
@@ -169,7 +204,7 @@ class StreamService:
     def _publish(self) -> None:
         """The scaling metrics are an aid, never a reason to stop: a failed publish is logged and counted."""
         try:
-            self.publisher.publish_if_due(self)
+            self.publisher.publish_if_due(self.reading)
         except Exception as exc:  # botocore raises many types: AccessDenied, throttling, time-outs
             self.publish_failures += 1
             log.warning("metrics publish failed", extra={"error": str(exc), "failures": self.publish_failures})
@@ -197,13 +232,14 @@ class StreamService:
 
     def _receive_loop(self) -> None:
         while not self.stopping.is_set():
-            free = self.capacity
+            free = self.credits.take(10)
             if free <= 0:
                 time.sleep(0.05)
                 continue
             try:
-                messages = self.queue.receive(min(10, free), wait_s=self._poll_wait(), visibility_s=None)
+                messages = self.queue.receive(free, wait_s=self._poll_wait(), visibility_s=None)
             except Exception as exc:
+                self.credits.received()
                 log.warning("receive failed", extra={"error": str(exc)})
                 time.sleep(1.0)
                 continue
@@ -213,8 +249,7 @@ class StreamService:
                 return
             for m in messages:
                 self.inbox.put(m)
-            if messages:
-                self.capacity = max(0, free - len(messages))
+            self.credits.received()
 
     def _release_quietly(self, message: Message) -> None:
         try:
@@ -244,7 +279,7 @@ class StreamService:
         if not self.draining:
             return
         # a worker that split a document holds its bytes for the other workers' pages: it stays
-        keep = {split.info.owner for entry in self.inflight.values() for split in entry.splits.values()}
+        keep = {split.owner for entry in self.inflight.values() for split in entry.splits.values()}
         for name in self.pool.retire_on(self.draining, keep):
             log.info("OCR worker retired: its node is being drained", extra={"worker": name})
 
@@ -268,16 +303,24 @@ class StreamService:
             return
         if not jobs:  # s3:TestEvent or no object-created record
             self.queue.delete(message)
-            self.counts["ignored"] += 1
+            self._count("ignored")
             return
         entry = InFlight(message, jobs, time.time())
         self.inflight[message.message_id] = entry
         self.pending.extend(Task((message.message_id, i), job) for i, job in enumerate(jobs))
 
     def _dispatch(self) -> None:
-        for tasks in (self.page_pending, self.pending):
-            while tasks and self.pool.submit(tasks[0]):
+        for tasks in (self.range_pending, self.pending):
+            while tasks and (self._abandoned(tasks[0]) or self.pool.submit(tasks[0])):
                 tasks.popleft()
+
+    def _abandoned(self, task: Task) -> bool:
+        """A range of a split job that has already failed (or whose message is gone): not read."""
+        if not task.first:
+            return False
+        message_id, index = task.owner
+        entry = self.inflight.get(message_id)
+        return entry is None or index in entry.failures
 
     # --- results ---------------------------------------------------------------------------
     def _on_result(self, task: Task, result: Any) -> None:
@@ -287,73 +330,59 @@ class StreamService:
         entry = self.inflight.get(message_id)
         if entry is None or index in entry.failures:
             return
-        if isinstance(result, TaskFailed):
-            entry.failures[index] = result.failure(task.job)
+        if isinstance(result, Failure):  # a whole job, or one range of a split one: the job fails
+            if task.first and index in entry.splits:
+                parts = entry.splits[index].parts
+                parts.fail(task.first, task.last, result)
+                result = parts.failure() or result
+            entry.failures[index] = result
             entry.recognised += 1
+            entry.splits.pop(index, None)
         elif isinstance(result, JobSplit):
             self._split(entry, index, task.job, result)
-        elif isinstance(result, PageResult):
-            self._page_done(entry, index, task.job, result)
+        elif isinstance(result, list):
+            self._range_done(entry, index, result)
         else:
             self._to_buffer(entry, index, result)
 
     def _split(self, entry: InFlight, index: int, job: Job, split: JobSplit) -> None:
-        entry.splits[index] = _Split(split)
+        entry.splits[index] = _Split(Parts(split.doc), split.owner)
         owner = (entry.message.message_id, index)
-        for page in range(1, split.page_count + 1):
-            self.page_pending.append(Task(owner, job, page=page, data_ref=split.data_ref))
+        for first, last in page_ranges(split.doc.page_count, self.s.split_pages):
+            self.range_pending.append(Task(owner, job, first, last, data_ref=split.data_ref))
 
-    def _page_done(self, entry: InFlight, index: int, job: Job, page: PageResult) -> None:
+    def _range_done(self, entry: InFlight, index: int, pages: list) -> None:
         state = entry.splits[index]
-        state.pages[page.page] = page
-        if len(state.pages) == state.info.page_count:
-            info = state.info
-            doc = assemble_document(
-                job, info.fetched, info.content_type, list(state.pages.values()),
-                time.perf_counter() - state.started, info.engine_stamp,
-            )
+        state.parts.add(pages)
+        if state.parts.complete:
             del entry.splits[index]
-            self._to_buffer(entry, index, doc)
+            self._to_buffer(entry, index, state.parts.document(time.perf_counter() - state.started))
 
     def _to_buffer(self, entry: InFlight, index: int, doc: Document) -> None:
         entry.recognised += 1
-        if not self.buffer:
-            self.buffer_since = time.monotonic()
-        self.buffer[doc.doc_id] = doc
-        self.waiters.setdefault(doc.doc_id, []).append((entry.message.message_id, index))
+        self.bulk.add(doc, (entry.message.message_id, index))
 
     def _flush_if_due(self, force: bool = False) -> None:
-        if not self.buffer:
+        if not self.bulk:
             return
-        size = sum(len(d.text) for d in self.buffer.values())
-        due = (
-            force
-            or len(self.buffer) >= self.s.bulk_max_docs
-            or size >= self.s.bulk_max_bytes // 2
-            or time.monotonic() - self.buffer_since >= self.s.bulk_max_delay_s
-            or (not self.pending and not self.page_pending and not self.pool.outstanding)
-        )
-        if due:
+        if force or self.bulk.due(nothing_else_coming=not self._work_on_its_way()):
             self._flush()
 
+    def _work_on_its_way(self) -> bool:
+        return bool(self.pending or self.range_pending or self.pool.outstanding)
+
     def _flush(self) -> None:
-        docs, self.buffer = self.buffer, {}
-        results = self.writer.write((doc_id, d.to_source()) for doc_id, d in docs.items())
         now = time.time()
-        for doc_id, doc in docs.items():
-            outcome = results[doc_id]
-            for message_id, index in self.waiters.pop(doc_id, []):
+        for flushed in self.bulk.flush(self.writer):
+            for message_id, index in flushed.waiters:
                 entry = self.inflight.get(message_id)
                 if entry is None:
                     continue
-                if outcome.ok:
-                    entry.done[index] = doc
-                    self._record(entry, doc, now)
+                if flushed.outcome.ok:
+                    entry.done[index] = flushed.doc
+                    self._record(entry, flushed.doc, now)
                 else:
-                    job = entry.jobs[index]
-                    entry.failures[index] = Failure(
-                        job.bucket, job.key, job.version_id, outcome.error_class, outcome.reason, outcome.retryable
-                    )
+                    entry.failures[index] = Failure.of_error(entry.jobs[index], flushed.outcome.error)
 
     def _record(self, entry: InFlight, doc: Document, indexed_at: float) -> None:
         latency = indexed_at - (entry.message.sent_at or entry.received_at)
@@ -373,7 +402,7 @@ class StreamService:
         if not self.resolved_since:
             self.resolved_since = time.monotonic()
         return (finished >= 10 or time.monotonic() - self.resolved_since >= SETTLE_DELAY_S
-                or self.stopping.is_set() or not (self.pending or self.page_pending or self.pool.outstanding))
+                or self.stopping.is_set() or not self._work_on_its_way())
 
     def _settle_resolved(self, force: bool = False) -> None:
         finished = [m for m, e in self.inflight.items() if e.resolved]
@@ -386,8 +415,19 @@ class StreamService:
             self._count(result, outcome.failures[0].error_class if outcome.failures else "")
 
     def _count(self, result: str, error_class: str = "") -> None:
-        self.counts[result] = self.counts.get(result, 0) + 1
         self.metrics.message_settled(result, error_class)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Messages settled, by outcome (indexed, dead-lettered, released, ignored): the metrics' own count."""
+        return {ledger.INDEXED: 0, ledger.DEAD_LETTERED: 0, ledger.RELEASED: 0, "ignored": 0, **self.metrics.settled}
+
+    def reading(self) -> ServiceReading:
+        """What the scaling publisher needs of the service now (one SQS call: the queue's depth)."""
+        recent = [(int(r["pages"]), float(r.get("ocr_s", 0.0))) for r in list(self.records)[-RECENT_RECORDS:]]
+        return ServiceReading(visible=self.queue.depth()["visible"], workers=self.pool.size, pages=self.metrics.pages,
+                              uptime_s=time.monotonic() - self.started_at,
+                              dead_lettered=self.counts[ledger.DEAD_LETTERED], recent=recent)
 
     def _heartbeat_loop(self) -> None:
         """Its own thread, so a long bulk retry in the loop never lets a message's visibility lapse."""

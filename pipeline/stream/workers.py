@@ -1,8 +1,8 @@
 """The OCR worker (a Ray actor with a warm engine) and the pool that keeps every CPU slot busy.
 
-A worker takes whole jobs; a job of ``split_min_pages`` pages or more comes back as a *split*:
-its bytes are put in Ray's object store once and its pages are handed out one by one, so a
-200-page PDF spreads over the cluster instead of sitting on one core.
+A worker takes whole jobs; a long one (:func:`pipeline.engine.split.is_long`) comes back as a
+*split*: its bytes are put in Ray's object store once and its page ranges are handed out to the
+pool, so a 200-page PDF spreads over the cluster instead of sitting on one core.
 """
 
 from __future__ import annotations
@@ -10,55 +10,33 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.engine.documents import OpenedDocument
-from pipeline.engine.stage import EngineStamp, decode_page, warm_stage
-from pipeline.errors import WorkerLost, classify
-from pipeline.models import Document, Failure, Job, PageResult
+from pipeline.engine.split import LongDocument, is_long, read_range
+from pipeline.engine.stage import warm_stage
+from pipeline.errors import EngineTimeout, WorkerLost
+from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 from pipeline.settings import Settings
-from pipeline.sources.s3 import FetchedObject
 
 
 @dataclass
 class JobSplit:
-    """A long document handed back for page-by-page work."""
+    """A long document handed back for its page ranges to be read over the pool."""
 
-    fetched: FetchedObject  # data emptied; the bytes live in ``data_ref``
-    content_type: str
-    page_count: int
+    doc: LongDocument
     data_ref: list[Any]  # [ObjectRef] (wrapped so Ray does not resolve it on return)
-    engine_stamp: EngineStamp
     owner: str = ""  # the pool's name for the worker whose object store holds (and owns) the bytes
-
-
-@dataclass
-class TaskFailed:
-    """A job or page that failed, sorted on the error tree."""
-
-    error_class: str
-    reason: str
-    retryable: bool
-
-    @classmethod
-    def of(cls, exc: BaseException) -> TaskFailed:
-        """Sort ``exc``."""
-        err = classify(exc)
-        return cls(err.error_class, err.reason, err.retryable)
-
-    def failure(self, job: Job) -> Failure:
-        """As a failure row for ``job``."""
-        return Failure(job.bucket, job.key, job.version_id, self.error_class, self.reason, self.retryable)
 
 
 class OcrWorker:
     """One per CPU slot: a warm engine, single-threaded (``OMP_THREAD_LIMIT=1``)."""
 
-    def __init__(self, settings: Settings, split_min_pages: int = 3, env: dict[str, str] | None = None) -> None:
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         self.stage = warm_stage(settings, env)
-        self.split_min_pages = split_min_pages
-        self._split: OpenedDocument | None = None  # the split document whose pages come here now
+        self.split_pages = settings.split_pages
+        self._split: OpenedDocument | None = None  # the split document whose ranges come here now
         self._split_key = ""
         # the actor runs its tasks on a few threads so one task's download overlaps another's OCR;
         # the engine (and the split document) is one task's at a time
@@ -70,9 +48,9 @@ class OcrWorker:
 
         return os.getpid(), ray.get_runtime_context().get_node_id()
 
-    def start(self, job: Job) -> Document | JobSplit | TaskFailed:
+    def start(self, job: Job) -> Document | JobSplit | Failure:
         """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
-        hand it back split into pages.
+        hand it back split into page ranges.
 
         A small object (``sources.ahead.small``) is downloaded while another task holds the engine;
         any other is downloaded once this task has it, so one large object is in memory at a time.
@@ -85,14 +63,14 @@ class OcrWorker:
                 fetched = self.stage.fetch(job)
                 reused = self.stage.reuse(job, fetched)
             except Exception as exc:
-                return TaskFailed.of(exc)
+                return Failure.of(job, exc)
             if reused is not None:
                 return reused
         with self._engine_lock:
             self._close_split()
             return self._start_fetched(job, fetched)
 
-    def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | TaskFailed:
+    def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | Failure:
         """Holding the engine: fetch (and look for an earlier reading of) a large object, then read
         it whole or hand it back split."""
         import ray
@@ -105,25 +83,24 @@ class OcrWorker:
                     return reused
             started = time.perf_counter()
             with self.stage.open(fetched.data) as doc:
-                if doc.page_count < self.split_min_pages:
+                if not is_long(doc.page_count, self.split_pages):
                     return self.stage.process_opened(job, fetched, doc, started)
-                ref = ray.put(fetched.data)
-                empty = replace(fetched, data=b"", seconds=fetched.seconds + time.perf_counter() - started)
-                return JobSplit(empty, doc.content_type, doc.page_count, [ref], self.stage.engine_stamp())
+                long_doc = LongDocument.opened(self.stage, job, fetched, doc, started)
+                return JobSplit(long_doc, [ray.put(fetched.data)])
         except Exception as exc:
-            return TaskFailed.of(exc)
+            return Failure.of(job, exc)
 
-    def page(self, data_ref: list[Any], page: int) -> PageResult | TaskFailed:
-        """OCR one page of a split document (``[ObjectRef]`` of its bytes).
+    def pages(self, job: Job, data_ref: list[Any], first: int, last: int) -> list[PageResult] | Failure:
+        """OCR pages ``first..last`` of a split document (``[ObjectRef]`` of its bytes).
 
-        Pages of one document arrive in a run, so the document is fetched from the object store
-        and opened once per run here, not once per page.
+        Ranges of one document often come here in a run, so the document is fetched from the
+        object store and opened once per run, not once per range.
         """
         try:
             with self._engine_lock:
-                return self.stage.recognise(*decode_page(self._open_split(data_ref[0]), page))
+                return read_range(self.stage, self._open_split(data_ref[0]), first, last)
         except Exception as exc:
-            return TaskFailed.of(exc)
+            return Failure.of(job, exc)
 
     def _open_split(self, ref: Any) -> OpenedDocument:
         import ray
@@ -143,11 +120,12 @@ class OcrWorker:
 
 @dataclass
 class Task:
-    """A unit of work for a worker: a whole job, or one page of a split one."""
+    """A unit of work for a worker: a whole job, or a page range (``first..last``) of a split one."""
 
     owner: Any  # whatever the runtime uses to find the result's home
     job: Job
-    page: int = 0
+    first: int = 0
+    last: int = 0
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
 
@@ -167,12 +145,12 @@ class WorkerPool:
 
     settings: Settings
     per_worker: int = 2
-    split_min_pages: int = 3
     task_deadline_s: float = 0.0
     slots: dict[str, _Slot] = field(default_factory=dict)
     outstanding: dict[Any, tuple[str, Task]] = field(default_factory=dict)
     starting: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     created: int = 0
+    overdue: set[Any] = field(default_factory=set)  # tasks whose worker was stopped for running past the deadline
 
     def resize(self, target: int, wait: bool = True) -> None:
         """Start actors until ``target`` are live or starting; with ``wait``, until they are ready."""
@@ -185,7 +163,7 @@ class WorkerPool:
         env = worker_env()
         while self.size + len(self.starting) < target:
             self.created += 1
-            handle = remote.remote(self.settings, self.split_min_pages, env)
+            handle = remote.remote(self.settings, env)
             self.starting[f"ocr-worker-{self.created}"] = (handle, handle.ready.remote())
         if wait and self.starting:
             ray.wait([ref for _, ref in self.starting.values()], num_returns=len(self.starting))
@@ -241,8 +219,8 @@ class WorkerPool:
         if slot.load >= self.per_worker:
             return False
         task.submitted = time.monotonic()
-        if task.page:
-            ref = slot.handle.page.remote(task.data_ref, task.page)
+        if task.first:
+            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last)
         else:
             ref = slot.handle.start.remote(task.job)
         slot.load += 1
@@ -250,7 +228,7 @@ class WorkerPool:
         return True
 
     def poll(self, timeout_s: float) -> list[tuple[Task, Any]]:
-        """Finished tasks with their results (a dead worker gives ``TaskFailed`` WorkerLost)."""
+        """Finished tasks with their results (a dead worker gives a ``WorkerLost`` failure)."""
         import ray
 
         if self.starting:
@@ -263,8 +241,8 @@ class WorkerPool:
         # all of them left its worker idle), with every other one that has ended by then
         first, _ = ray.wait(refs, num_returns=1, timeout=timeout_s)
         ready = ray.wait(refs, num_returns=len(refs), timeout=0)[0] if first else []
-        done = [self._collect(ref) for ref in dict.fromkeys(first + ready)]
-        return done + self._reap_overdue()
+        self._stop_overdue()
+        return [self._collect(ref) for ref in dict.fromkeys(first + ready)]
 
     def _collect(self, ref: Any) -> tuple[Task, Any]:
         import ray
@@ -277,24 +255,32 @@ class WorkerPool:
             result = ray.get(ref)
         except Exception as exc:  # the actor died under the task
             self._drop(name)
-            return task, TaskFailed(WorkerLost.__name__, f"the OCR worker died: {type(exc).__name__}", True)
+            if ref in self.overdue:
+                self.overdue.discard(ref)
+                return task, Failure.of_error(task.job, EngineTimeout(
+                    f"the object was still being read {self.task_deadline_s:.0f} s after it was handed out "
+                    "(a hung decoder or engine); its OCR worker was stopped"))
+            return task, Failure.of_error(task.job, WorkerLost(f"the OCR worker died: {type(exc).__name__}"))
         if isinstance(result, JobSplit):
             result.owner = name
         return task, result
 
-    def _reap_overdue(self) -> list[tuple[Task, Any]]:
-        """Kill a worker whose task ran far past its deadline (a hung engine or decoder)."""
+    def _stop_overdue(self) -> None:
+        """Kill a worker whose task ran far past its deadline (a hung engine or decoder). That task
+        comes back as ``EngineTimeout`` (retrying would hang again), the worker's other one as
+        ``WorkerLost``; the pool replaces the worker on its next resize."""
         import ray
 
         if not self.task_deadline_s:
-            return []
+            return
         now = time.monotonic()
-        late = [(ref, name) for ref, (name, t) in self.outstanding.items() if now - t.submitted > self.task_deadline_s]
-        for _, name in late:
+        for ref, (name, task) in self.outstanding.items():
+            if ref in self.overdue or now - task.submitted <= self.task_deadline_s:
+                continue
+            self.overdue.add(ref)
             slot = self.slots.get(name)
             if slot is not None:
                 ray.kill(slot.handle, no_restart=True)
-        return []
 
     def _drop(self, name: str) -> None:
         self.slots.pop(name, None)

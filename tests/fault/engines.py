@@ -15,13 +15,20 @@ CRASH_FLAG = Path("/tmp/ocr-cluster-test-crash-once")
 CRASH_WIDTH = 1237  # pages of this width crash the worker process the first time they are seen
 
 
+SLOW_PAGES = Path("/tmp/ocr-cluster-test-slow-pages")  # one line per page SlowEngine has read
+
+
 class SlowEngine(Engine):
-    """The real engine, 1.5 s slower per page (so kills and time-outs land mid-page)."""
+    """The real engine, 1.5 s slower per page (so kills and time-outs land mid-page); each page
+    read is noted in ``SLOW_PAGES``, so a test can wait for pages read instead of guessing a time."""
 
     def recognise(self, image: Image.Image, timeout_s: float, *args, **kwargs) -> Recognised:
-        """Sleep, then recognise."""
+        """Sleep, recognise, note it."""
         time.sleep(1.5)
-        return super().recognise(image, timeout_s, *args, **kwargs)
+        got = super().recognise(image, timeout_s, *args, **kwargs)
+        with SLOW_PAGES.open("a", encoding="utf-8") as fh:
+            fh.write(f"{image.width}x{image.height}\n")
+        return got
 
 
 class CrashOnceEngine(Engine):
@@ -61,3 +68,16 @@ class CountingEngine(Engine):
 def engine_calls() -> int:
     """Readings asked of :class:`CountingEngine` since ``ENGINE_CALLS`` was last removed."""
     return len(ENGINE_CALLS.read_text(encoding="utf-8").splitlines()) if ENGINE_CALLS.exists() else 0
+
+
+HANG_WIDTH = 1239  # pages of this width hang the engine (a decoder or engine that never returns)
+
+
+class HangOnWidthEngine(Engine):
+    """The real engine, except that a page of width ``HANG_WIDTH`` never comes back (an hour's sleep)."""
+
+    def recognise(self, image: Image.Image, timeout_s: float, *args, **kwargs) -> Recognised:
+        """Hang on the marked page, otherwise recognise."""
+        if image.width == HANG_WIDTH:
+            time.sleep(3600)
+        return super().recognise(image, timeout_s, *args, **kwargs)

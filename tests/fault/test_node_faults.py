@@ -41,7 +41,8 @@ def cluster(monkeypatch):
 def _stream(settings, address: str) -> subprocess.Popen:
     env = {**os.environ, "OCR_QUEUE_URL": settings.queue_url, "OCR_DLQ_URL": settings.dlq_url,
            "OCR_INDEX": settings.index, "OCR_BULK_MAX_DELAY_S": "0.3", "OCR_PREFETCH_PER_WORKER": "1",
-           "OCR_ENGINE": "tests.fault.engines:SlowEngine", "PYTHONUNBUFFERED": "1"}
+           "OCR_ENGINE": "tests.fault.engines:SlowEngine", "OCR_SPLIT_PAGES": "2",
+           "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "pipeline", "stream", "--address", address,
                              "--exit-when-idle", "15"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
 
@@ -55,7 +56,8 @@ def _wait_for_first_document(settings, service: subprocess.Popen) -> None:
 
 
 def test_a_drained_worker_node_finishes_its_pages_and_nothing_is_redone(settings, resources, s3, sqs, monkeypatch):
-    """Node A alone takes a long PDF (split: its bytes in A's object store, owned by A's worker)
+    """Node A alone takes a long PDF (split in ranges of two pages: its bytes in A's object store,
+    owned by A's worker)
     and some images; node B joins; A is drained while the PDF's pages are still being read on
     both. A's worker takes no new page, stays until the PDF is done (B's pages read its bytes),
     then ends; nothing is released for a retry."""

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests import inputs
+from tests.fault.engines import SLOW_PAGES
 from tests.fault.invariant import assert_invariant
 from tests.fault.proxy import FaultProxy, Hang, Request
 from tests.helpers import indexed_keys, queue_depth, upload
@@ -118,11 +119,12 @@ def test_sigterm_during_ocr_flushes_the_partial_batch_and_releases_the_rest(sett
     upload(s3, resources.bucket, objects)
     env = service_env(settings, OCR_BULK_MAX_DELAY_S="60", OCR_BULK_MAX_DOCS="1000", OCR_DRAIN_TIMEOUT_S="1",
                       OCR_ENGINE="tests.fault.engines:SlowEngine")  # 1.5 s a page
+    SLOW_PAGES.unlink(missing_ok=True)
     proc = start_service(env)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
-    wait_for(lambda: any('"stream started"' in line for line in lines), proc, what="start-up")
-    time.sleep(2.3)  # two pages recognised and held in the bulk batch (60 s delay, two more in the engines)
+    # two pages read and held in the bulk batch (60 s delay), more in the engines
+    wait_for(lambda: SLOW_PAGES.exists() and len(SLOW_PAGES.read_text().splitlines()) >= 2, proc, what="two pages")
     assert sum(indexed_keys(settings).values()) == 0, "nothing flushed yet"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0

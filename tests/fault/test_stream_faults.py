@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.devstack.samples import encode, render_page
 from tests import inputs
-from tests.fault.engines import CRASH_FLAG, CRASH_WIDTH
+from tests.fault.engines import CRASH_FLAG, CRASH_WIDTH, HANG_WIDTH
 from tests.fault.invariant import assert_invariant
 from tests.fault.proxy import FaultProxy, Request, Reset, Respond, Truncate
 from tests.helpers import indexed_keys, run_until_idle, upload
@@ -67,7 +67,9 @@ def test_poison_inputs_are_dead_lettered_with_their_class(settings, resources, s
     s3_proxy.rules.append(lambda r: Respond(403, ACCESS_DENIED, {"Content-Type": "application/xml"})
                           if r.path.startswith("/forbidden-bucket") else None)
 
-    run_until_idle(settings.model_copy(update={"page_timeout_s": 1.0, "max_pixels": 8_000_000}))
+    # the dense page takes ~5.7 s of the engine on this 2-core machine, the good ones 0.15-0.35 s:
+    # 2.5 s sits between them with room for a loaded machine on both sides
+    run_until_idle(settings.model_copy(update={"page_timeout_s": 2.5, "max_pixels": 8_000_000}))
 
     expected = {k: cls for k, (_, cls) in bad.items()}
     expected.update({"{not json": "BadMessage", "secret/report.png": "AccessDenied"})
@@ -115,6 +117,26 @@ def test_an_actor_that_crashes_is_replaced_and_its_page_retried(settings, resour
     assert 1 <= service.counts["released"] <= service.pool.per_worker < len(objects)
     assert indexed_keys(settings)["crash/marked.png"] == 1, "the crashed page was read again and indexed once"
     assert_invariant(settings, resources, sqs, set(objects), {})
+
+
+def test_a_task_hung_past_its_deadline_is_stopped_and_dead_lettered(settings, resources, s3, sqs, ray_local):
+    """An engine (or decoder) that never returns: the pool stops the worker once the task is far past
+    its deadline; that message goes to the DLQ as EngineTimeout (retrying would hang again), the
+    worker is replaced and the other objects are indexed."""
+    from pipeline.stream.build import build_stream
+
+    objects = pages(3)
+    hung = {"hang/marked.png": encode(render_page(["停止 試験"], width=HANG_WIDTH), "PNG")}
+    upload(s3, resources.bucket, {**objects, **hung})
+    service = build_stream(settings.model_copy(update={"engine": "tests.fault.engines:HangOnWidthEngine"}),
+                           exit_when_idle_s=4)
+    service.pool.task_deadline_s = 6.0  # the service's own is 3 page time-outs + 60 s
+    created = service.pool.created
+
+    assert service.run() == 0
+
+    assert service.pool.created > created, "the stopped worker was replaced"
+    assert_invariant(settings, resources, sqs, set(objects), {"hang/marked.png": "EngineTimeout"})
 
 
 def test_a_job_longer_than_the_visibility_timeout_is_not_picked_up_twice(stack, settings, s3, sqs, ray_local):

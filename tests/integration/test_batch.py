@@ -186,13 +186,13 @@ def assert_contract_whole_once(settings, parquet) -> None:
     assert all(p["chars"] > 0 for p in pages), "every page row was read"
 
 
-def test_a_long_pdf_is_read_eight_pages_at_a_time_over_the_pool_and_indexed_whole(
+def test_a_long_pdf_is_read_in_page_ranges_over_the_pool_and_indexed_whole(
     settings, resources, s3, ray_local, tmp_path
 ):
-    settings = settings.model_copy(update={"batch_split_pages": 10})
+    settings = settings.model_copy(update={"split_pages": 9})  # the contract: pages 1-9 and 10-12
     contract = encode([render_page([f"長い契約書 第{n}頁", f"long contract page {n}"])
                        for n in range(1, CONTRACT_PAGES + 1)], "PDF")
-    nine = encode([render_page([f"短い {n}"]) for n in range(9)], "PDF")  # under the split: read whole
+    nine = encode([render_page([f"短い {n}"]) for n in range(9)], "PDF")  # not over the split: read whole
     upload(s3, resources.bucket, {"long/contract.pdf": contract, "long/nine.pdf": nine,
                                   "long/note.png": encode(render_page(["メモ"]), "PNG")})
 

@@ -41,22 +41,18 @@ def test_missing_language_data_fails(capsys) -> None:
 
 def test_the_scaling_metrics_reach_cloudwatch(settings, resources, sqs) -> None:
     import time
-    from types import SimpleNamespace
 
     import boto3
 
-    from pipeline.fleet.scaling import BacklogPublisher
+    from pipeline.fleet.scaling import BacklogPublisher, ServiceReading
     from pipeline.sources.sqs import SqsQueue
 
     for i in range(6):
         sqs.send_message(QueueUrl=resources.queue_url, MessageBody=f'{{"bucket": "b", "key": "{i}"}}')
-    service = SimpleNamespace(
-        records=[{"pages": 3, "ocr_s": 6.0}], queue=SqsQueue(sqs, resources.queue_url),
-        pool=SimpleNamespace(size=2), metrics=SimpleNamespace(pages=30), started_at=time.monotonic() - 10,
-        counts={"dead-lettered": 2},
-    )
+    reading = ServiceReading(visible=SqsQueue(sqs, resources.queue_url).depth()["visible"], workers=2, pages=30,
+                             uptime_s=10.0, dead_lettered=2, recent=[(3, 6.0)])
     cloudwatch = boto3.client("cloudwatch")
-    BacklogPublisher(cloudwatch, boto3.client("autoscaling"), "OcrClusterTest", "").publish_if_due(service)
+    BacklogPublisher(cloudwatch, boto3.client("autoscaling"), "OcrClusterTest", "").publish(reading)
     names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="OcrClusterTest")["Metrics"]}
     assert names == {"BacklogPerInstance", "PageWeightedBacklogSeconds", "PagesPerSecond", "DocumentsFailed"}
     stats = cloudwatch.get_metric_statistics(
@@ -64,6 +60,6 @@ def test_the_scaling_metrics_reach_cloudwatch(settings, resources, sqs) -> None:
         Dimensions=[{"Name": "AutoScalingGroupName", "Value": "local"}],
         StartTime=time.time() - 600, EndTime=time.time() + 600,
     )["Datapoints"]
-    visible = service.queue.depth()["visible"]  # ours and moto's s3:TestEvent
+    visible = reading.visible  # ours and moto's s3:TestEvent
     assert visible >= 6
     assert stats[0]["Maximum"] == pytest.approx(visible * 3 * 2.0 / 2)  # x 3 pages x 2 s a page / 2 cores

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -38,7 +37,7 @@ from pipeline.batch.reprocess import held, start_move_task
 from pipeline.devstack.stack import REGION
 from pipeline.errors import ConfigError
 from pipeline.fleet.lifecycle import TerminationHook
-from pipeline.fleet.scaling import BacklogPublisher
+from pipeline.fleet.scaling import BacklogPublisher, ServiceReading
 from pipeline.models import Failure, Job
 from pipeline.ops import ami, doctor, smoke
 from pipeline.sources.s3 import bucket_versioned, fetch_object, list_jobs
@@ -277,10 +276,9 @@ def test_stream_service_calls_under_the_head_role(fleet: Fleet) -> None:
     assert [result for _, result in settled] == [ledger.INDEXED, ledger.DEAD_LETTERED]
     assert queue.depth()["visible"] == 1
     assert fetch_object(s3, Job(BUCKET, f"{PREFIX}a.png"), 10_000_000).data.startswith(b"\x89PNG")
-    service = SimpleNamespace(records=[], queue=queue, pool=SimpleNamespace(size=2),
-                              metrics=SimpleNamespace(pages=0), started_at=time.monotonic(), counts={})
+    reading = ServiceReading(visible=queue.depth()["visible"], workers=2, pages=0, uptime_s=1.0, dead_lettered=0)
     BacklogPublisher(fleet.client("head", "cloudwatch"), fleet.client("head", "autoscaling"), NAMESPACE, ASG,
-                     every_s=0).publish_if_due(service)
+                     every_s=0).publish(reading)
 
 
 def test_node_bootstrap_parameters_under_the_node_roles(fleet: Fleet) -> None:

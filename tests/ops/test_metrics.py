@@ -12,10 +12,9 @@ import boto3
 import pytest
 
 from pipeline.devstack.stack import REGION
-from pipeline.fleet.scaling import PUBLISHED, BacklogPublisher
+from pipeline.fleet.scaling import PUBLISHED, BacklogPublisher, ServiceReading
 from pipeline.settings import Settings
 from pipeline.sources.sqs import SqsQueue
-from pipeline.stream import ledger
 from pipeline.stream.service import StreamService
 from tests.infra import tfrender
 
@@ -46,11 +45,10 @@ def terraform_metric_names() -> set[str]:
     return found
 
 
-def service_view(queue: SqsQueue, failed: int) -> SimpleNamespace:
-    """What the publisher reads of the running service."""
-    return SimpleNamespace(records=[{"pages": 2, "ocr_s": 3.0}], queue=queue, pool=SimpleNamespace(size=2),
-                           metrics=SimpleNamespace(pages=20), started_at=time.monotonic() - 10,
-                           counts={ledger.DEAD_LETTERED: failed})
+def reading(queue: SqsQueue, failed: int) -> ServiceReading:
+    """A reading of a running service, with ``failed`` messages dead-lettered since it started."""
+    return ServiceReading(visible=queue.depth()["visible"], workers=2, pages=20, uptime_s=10.0,
+                          dead_lettered=failed, recent=[(2, 3.0)])
 
 
 def test_terraform_watches_only_published_metrics(make_client: Any, unique: str) -> None:
@@ -60,8 +58,8 @@ def test_terraform_watches_only_published_metrics(make_client: Any, unique: str)
     queue = SqsQueue(sqs, sqs.create_queue(QueueName=f"metrics-{unique}")["QueueUrl"])
     namespace = f"OcrCluster{unique}"
     publisher = BacklogPublisher(cloudwatch, make_client("autoscaling"), namespace, "", every_s=0)
-    publisher.publish_if_due(service_view(queue, 3))
-    publisher.publish_if_due(service_view(queue, 5))
+    publisher.publish_if_due(lambda: reading(queue, 3))
+    publisher.publish_if_due(lambda: reading(queue, 5))
     published = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace=namespace)["Metrics"]}
     assert published == set(PUBLISHED)
     assert watched <= published, f"Terraform watches metrics nothing publishes: {watched - published}"
@@ -83,7 +81,7 @@ def test_the_stream_service_survives_a_failing_publisher(make_client: Any, uniqu
         service = StreamService(Settings(), queue, writer=None, pool=SimpleNamespace(size=1),  # type: ignore[arg-type]
                                 publisher=publisher)
         with pytest.raises(Exception, match="Could not connect"):
-            publisher.publish_if_due(service)  # the publisher itself does fail
+            publisher.publish(service.reading())  # the publisher itself does fail
         service._publish()
         service._publish()
     assert service.publish_failures == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 
-from pipeline.batch.long import Assembler, page_ranges
+from pipeline.batch.long import Assembler, range_rows
 from pipeline.models import PageResult
 
 JOB = {"tag": "", "bucket": "b", "key": "long.pdf", "version_id": "", "etag": "", "size": -1}
@@ -19,8 +19,8 @@ def _range(first: int, last: int, total: int, etag: str = '"e1"', error: str = "
             "stamp": pickle.dumps(("tesseract 5.3.0", "jpn+eng")), "seconds": 1.0, "worker_rss_mb": 300.0}
 
 
-def test_a_long_document_is_cut_into_ranges_of_eight_pages() -> None:
-    rows = page_ranges([{**JOB, "deferred_pages": 20}, {**JOB, "key": "b.pdf", "deferred_pages": 8}])
+def test_a_long_document_is_cut_into_ranges_of_the_split_size() -> None:
+    rows = range_rows([{**JOB, "deferred_pages": 20}, {**JOB, "key": "b.pdf", "deferred_pages": 8}], 8)
     assert [(r["key"], r["first"], r["last"]) for r in rows] == [
         ("long.pdf", 1, 8), ("long.pdf", 9, 16), ("long.pdf", 17, 20), ("b.pdf", 1, 8)]
 

@@ -12,10 +12,10 @@ from benchmarks.scanned import scanned_pages
 from pipeline.devstack.samples import encode
 from pipeline.engine.blank import group_pixels, ink_test
 from pipeline.engine.stage import OcrStage
-from pipeline.models import Job
+from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
 from pipeline.sinks.readings import OpenSearchReadings
-from pipeline.sources.s3 import FetchedObject, content_digest
+from pipeline.sources.s3 import content_digest
 from tests.fault import engines
 
 BLANK = blank_pages()

@@ -9,9 +9,8 @@ from pipeline.devstack.samples import render_page, sample_documents
 from pipeline.engine.ocr import Engine, get_engine
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
-from pipeline.models import Job
+from pipeline.models import FetchedObject, Job
 from pipeline.settings import DEBIAN_TESSDATA, Settings
-from pipeline.sources.s3 import FetchedObject
 
 pytestmark = pytest.mark.tesseract
 

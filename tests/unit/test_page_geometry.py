@@ -12,9 +12,8 @@ from benchmarks import scanned
 from pipeline.engine.ocr import get_engine
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
-from pipeline.models import Job
+from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
-from pipeline.sources.s3 import FetchedObject
 
 pytestmark = pytest.mark.tesseract
 

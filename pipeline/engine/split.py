@@ -1,0 +1,121 @@
+"""Long documents, for both runtimes: read whole, or cut into page ranges that whichever worker is
+free reads, and put together from the ranges in whatever order they come back.
+
+    is_long(page_count, split_pages)     -> read whole (OcrStage.process_opened), or split
+    page_ranges(page_count, split_pages) -> [(1, 8), (9, 16), ...]
+    read_range(stage, opened, first, last) -> [PageResult, ...]
+    Parts(LongDocument).add / .fail      -> the Document, or the Failure, once every range is in
+
+One setting, ``OCR_SPLIT_PAGES``, decides both: a document of more pages than that is read that
+many pages a task. The runtimes only move the work: the stream puts a split document's bytes in
+Ray's object store once and hands its ranges to its pool (:mod:`pipeline.stream.workers`); the
+backfill defers it from its first pass and reads its ranges in a second, each range actor
+fetching the object itself (:mod:`pipeline.batch.long`), which is why ranges read from two
+versions of an object (ETags differ) fail the document as ``ObjectChanged`` instead of mixing them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ObjectChanged
+from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
+
+if TYPE_CHECKING:
+    from pipeline.engine.documents import OpenedDocument
+    from pipeline.engine.stage import EngineStamp, OcrStage
+
+
+def is_long(page_count: int, split_pages: int) -> bool:
+    """Whether a document of ``page_count`` pages is split (``split_pages`` 0: never)."""
+    return split_pages > 0 and page_count > split_pages
+
+
+def page_ranges(page_count: int, split_pages: int) -> list[tuple[int, int]]:
+    """The ranges ``(first, last)`` (1-based, inclusive) of ``split_pages`` pages covering the document."""
+    per_range = split_pages if split_pages > 0 else max(1, page_count)
+    return [(first, min(page_count, first + per_range - 1)) for first in range(1, page_count + 1, per_range)]
+
+
+def read_range(stage: OcrStage, opened: OpenedDocument, first: int, last: int) -> list[PageResult]:
+    """OCR pages ``first..last`` of an opened document, one page in memory at a time."""
+    from pipeline.engine.stage import decode_page
+
+    return [stage.recognise(*decode_page(opened, number)) for number in range(first, last + 1)]
+
+
+@dataclass
+class LongDocument:
+    """What a split document's record needs besides its pages: known once it is opened."""
+
+    job: Job
+    fetched: FetchedObject  # its bytes emptied: they travel to the ranges another way
+    content_type: str
+    page_count: int
+    engine_stamp: EngineStamp
+
+    @classmethod
+    def opened(cls, stage: OcrStage, job: Job, fetched: FetchedObject, opened: OpenedDocument,
+               started: float) -> LongDocument:
+        """The long document ``opened`` from ``fetched``; its open time is charged to the fetch."""
+        seconds = fetched.seconds + time.perf_counter() - started
+        return cls(job, replace(fetched, data=b"", seconds=seconds), opened.content_type, opened.page_count,
+                   stage.engine_stamp())
+
+
+@dataclass
+class _Failed:
+    first: int
+    last: int
+    failure: Failure
+
+
+@dataclass
+class Parts:
+    """A long document's ranges as they come back, in any order, until every page is in."""
+
+    doc: LongDocument
+    pages: dict[int, PageResult] = field(default_factory=dict)
+    failed: list[_Failed] = field(default_factory=list)
+    etags: set[str] = field(default_factory=set)
+    seconds: float = 0.0  # the ranges' own seconds (their sum: what the document cost)
+    covered: int = 0  # pages of the ranges that came back, read or failed
+
+    def add(self, pages: list[PageResult], seconds: float = 0.0, etag: str = "") -> None:
+        """A range read: its pages, what it took, and the ETag of the bytes it read (if its own)."""
+        for page in pages:
+            self.pages[page.page] = page
+        self.covered += len(pages)
+        self.seconds += seconds
+        if etag:
+            self.etags.add(etag)
+
+    def fail(self, first: int, last: int, failure: Failure) -> None:
+        """A range that failed, and why."""
+        self.failed.append(_Failed(first, last, failure))
+        self.covered += last - first + 1
+
+    @property
+    def complete(self) -> bool:
+        """Every range is back."""
+        return self.covered >= self.doc.page_count
+
+    def failure(self) -> Failure | None:
+        """Why the document cannot be indexed: its first failed range, or ranges of two versions."""
+        if self.failed:
+            bad = min(self.failed, key=lambda f: f.first)
+            return replace(bad.failure, reason=f"pages {bad.first}-{bad.last}: {bad.failure.reason}")
+        if len(self.etags) > 1:
+            changed = ObjectChanged("the object changed while its pages were being read (ETags differ); run it again")
+            return Failure.of_error(self.doc.job, changed)
+        return None
+
+    def document(self, seconds: float | None = None) -> Document:
+        """The document, its pages in order (``seconds``: what it took, by default the ranges' sum)."""
+        from pipeline.engine.stage import assemble_document
+
+        d = self.doc
+        return assemble_document(d.job, d.fetched, d.content_type, list(self.pages.values()),
+                                 self.seconds if seconds is None else seconds, d.engine_stamp)
