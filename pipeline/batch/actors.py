@@ -54,9 +54,11 @@ class OcrBatch:
     """
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None, split_pages: int = 0) -> None:
-        from pipeline.engine.stage import warm_stage
+        from pipeline.fleet.raycluster import warm_stage
+        from pipeline.sources.fetch import Fetcher
 
         self.stage = warm_stage(settings, env)
+        self.fetcher = Fetcher(settings)
         self.split_pages = split_pages
 
     def __call__(self, batch: Any) -> Any:
@@ -64,24 +66,21 @@ class OcrBatch:
         import pyarrow as pa
 
         from pipeline.sources.ahead import in_turn
-        from pipeline.sources.listing import fetch_job
 
         rows = batch.to_pylist()
-        fetches = in_turn(lambda job: fetch_job(self.stage, job), [row_job(row) for row in rows])
+        fetches = in_turn(self.fetcher.fetch, [row_job(row) for row in rows])
         out = [self.one(row, fetch) for row, (_, fetch) in zip(rows, fetches, strict=True)]
         return pa.Table.from_pylist(out, schema=result_schema())
 
     def one(self, row: dict[str, Any], fetch: Callable[[], Any] | None = None) -> dict[str, Any]:
         """OCR one job row (its bytes from ``fetch``, else fetched now); any failure is sorted onto
         the error tree and returned as data."""
-        from pipeline.sources.listing import fetch_job
-
         job = row_job(row)
         out = {"tag": row.get("tag") or "", "bucket": job.bucket, "key": job.key, "version_id": job.version_id,
                "ok": False, "pages": 0, "error_class": "", "reason": "", "retryable": False, "document": None,
                "deferred_pages": 0}
         try:
-            fetched = fetch() if fetch is not None else fetch_job(self.stage, job)
+            fetched = fetch() if fetch is not None else self.fetcher.fetch(job)
             doc, long_pages = self.stage.reuse(job, fetched), 0
             if doc is None:
                 doc, long_pages = self._read(job, fetched)

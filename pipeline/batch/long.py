@@ -41,9 +41,11 @@ class OcrRange:
     """One per actor: a warm stage; OCRs a range of pages of one document per row."""
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
-        from pipeline.engine.stage import warm_stage
+        from pipeline.fleet.raycluster import warm_stage
+        from pipeline.sources.fetch import Fetcher
 
         self.stage = warm_stage(settings, env)
+        self.fetcher = Fetcher(settings)
         self._key: tuple[str, str, str] | None = None
         self._fetched: FetchedObject | None = None
         self._doc: OpenedDocument | None = None
@@ -79,10 +81,8 @@ class OcrRange:
         """The row's object, fetched and opened once for as long as its ranges keep coming here."""
         key = (row["bucket"], row["key"], row.get("version_id") or "")
         if key != self._key or self._doc is None or self._fetched is None:
-            from pipeline.sources.listing import fetch_job
-
             self._close()
-            self._fetched = fetch_job(self.stage, row_job(row))
+            self._fetched = self.fetcher.fetch(row_job(row))
             self._doc = self.stage.open(self._fetched.data)
             self._key = key
         return self._fetched, self._doc

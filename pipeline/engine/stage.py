@@ -8,7 +8,8 @@ or per page when a runtime spreads a long document over several workers.
 Work is never done twice: an object whose bytes (``sha256``) were already read with the same
 settings (:func:`reading_stamp`) reuses that reading, found through an optional
 :class:`PriorReadings` lookup the runtime's wiring gives the stage (OpenSearch's is
-:mod:`pipeline.sinks.readings`; the stage itself does no sink I/O); a page the ink test
+:mod:`pipeline.sinks.readings`, wired by ``fleet.raycluster.warm_stage``; the stage itself
+does no I/O of sources or sinks: it is handed the bytes); a page the ink test
 (:mod:`pipeline.engine.blank`) finds blank is not given to the engine.
 """
 
@@ -19,7 +20,7 @@ import json
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from pipeline.engine.blank import InkReading, ink_test
 from pipeline.engine.documents import OpenedDocument, PageInput
@@ -30,7 +31,6 @@ from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
 from pipeline.models import Document, FetchedObject, Job, PageResult, PriorReading, document_id
 from pipeline.settings import Settings
-from pipeline.sources.s3 import fetch_object
 
 log = logging.getLogger("ocr_cluster.stage")
 
@@ -62,9 +62,8 @@ class PriorReadings(Protocol):
 class OcrStage:
     """Set up once per worker process; turns jobs (or pages) into documents."""
 
-    def __init__(self, settings: Settings, s3: Any = None, prior: PriorReadings | None = None) -> None:
+    def __init__(self, settings: Settings, prior: PriorReadings | None = None) -> None:
         self.settings = settings
-        self._s3 = s3
         self.prior = prior  # where earlier readings of the same bytes are found (None: never reused)
         self._engine: Engine | None = None
         self._stamp: EngineStamp | None = None
@@ -84,28 +83,10 @@ class OcrStage:
         return self._engine
 
 
-    @property
-    def s3(self) -> Any:
-        """This process's S3 client."""
-        if self._s3 is None:
-            from pipeline.awsclients import aws_client
-
-            self._s3 = aws_client("s3", timeout_s=self.settings.s3_timeout_s)
-        return self._s3
-
-    def fetch(self, job: Job) -> FetchedObject:
-        """Download the job's object under the size cap."""
-        return fetch_object(self.s3, job, self.settings.max_object_bytes)
-
     def open(self, data: bytes) -> OpenedDocument:
         """Sniff and open the bytes under the pixel and page caps."""
         s = self.settings
         return _sorted(lambda: OpenedDocument(data, s.max_pixels, s.max_pages, s.dpi))
-
-    def process(self, job: Job) -> Document:
-        """The whole job in this process. Raises :class:`OcrClusterError`."""
-        fetched = self.fetch(job)
-        return self.process_fetched(job, fetched)
 
     def process_fetched(self, job: Job, fetched: FetchedObject) -> Document:
         """OCR every page of an already fetched object, in order, one page in memory at a time
@@ -215,23 +196,6 @@ def reading_stamp(settings: Settings, engine_version: str, languages: str, verti
     described = {"engine_version": engine_version, "languages": languages, "vertical_data": vertical_data,
                  **{name: getattr(settings, name) for name in READING_SETTINGS}}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def warm_stage(settings: Settings, env: dict[str, str] | None = None) -> OcrStage:
-    """The stage of a Ray worker process (stream worker, batch and range actors): the driver's
-    environment adopted first (``raycluster.adopt_env``), then the engine loaded; with
-    ``OCR_REUSE_DUPLICATES`` the index is its lookup of prior readings (this process's wiring)."""
-    from pipeline.fleet.raycluster import adopt_env
-
-    adopt_env(env)
-    prior = None
-    if settings.reuse_duplicates:
-        from pipeline.sinks.readings import OpenSearchReadings
-
-        prior = OpenSearchReadings.from_settings(settings)
-    stage = OcrStage(settings, prior=prior)
-    stage.setup()
-    return stage
 
 
 def blank_page(page_input: PageInput, decode_s: float, dpi: int, ink: InkReading) -> PageResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
 # Ray kills a worker process idle for 1 s once more run than the node has CPUs, so a backfill's
@@ -96,3 +97,21 @@ def schedulable_cpus(draining: set[str]) -> int:
 
     cpus = sum(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"] and n["NodeID"] not in draining)
     return max(1, int(cpus))
+
+
+def warm_stage(settings: Any, env: dict[str, str] | None = None) -> Any:
+    """The OCR stage of a Ray worker process (stream worker, batch and range actors): the driver's
+    environment adopted first (:func:`adopt_env`), then the engine loaded; with
+    ``OCR_REUSE_DUPLICATES`` the index is its lookup of prior readings (this process's wiring:
+    the stage itself knows no sink)."""
+    from pipeline.engine.stage import OcrStage
+
+    adopt_env(env)
+    prior = None
+    if settings.reuse_duplicates:
+        from pipeline.sinks.readings import OpenSearchReadings
+
+        prior = OpenSearchReadings.from_settings(settings)
+    stage = OcrStage(settings, prior=prior)
+    stage.setup()
+    return stage

@@ -75,11 +75,6 @@ def fetch_local(job: Job, max_bytes: int) -> FetchedObject:
                          content_digest(data))
 
 
-def fetch_job(stage: Any, job: Job) -> FetchedObject:
-    """A job's bytes under the stage's size cap: the local file, or the stage's S3 fetch."""
-    return fetch_local(job, stage.settings.max_object_bytes) if is_local(job) else stage.fetch(job)
-
-
 def split_existing(client: Any, index: str, jobs: list[Job]) -> tuple[list[Job], list[Job]]:
     """``(to_do, already_indexed)``: ids looked up ``LOOKUP_BATCH`` at a time with one ``mget`` each."""
     from pipeline.sinks.opensearch import existing_versions

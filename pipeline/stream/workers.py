@@ -15,10 +15,11 @@ from typing import Any
 
 from pipeline.engine.documents import OpenedDocument
 from pipeline.engine.split import LongDocument, is_long, read_range
-from pipeline.engine.stage import warm_stage
 from pipeline.errors import EngineTimeout, WorkerLost
+from pipeline.fleet.raycluster import warm_stage
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 from pipeline.settings import Settings
+from pipeline.sources.fetch import Fetcher
 
 
 @dataclass
@@ -35,6 +36,7 @@ class OcrWorker:
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         self.stage = warm_stage(settings, env)
+        self.fetcher = Fetcher(settings)
         self.split_pages = settings.split_pages
         self._split: OpenedDocument | None = None  # the split document whose ranges come here now
         self._split_key = ""
@@ -60,7 +62,7 @@ class OcrWorker:
         fetched = None
         if small(job):  # its download and the look for an earlier reading need no engine
             try:
-                fetched = self.stage.fetch(job)
+                fetched = self.fetcher.fetch(job)
                 reused = self.stage.reuse(job, fetched)
             except Exception as exc:
                 return Failure.of(job, exc)
@@ -77,7 +79,7 @@ class OcrWorker:
 
         try:
             if fetched is None:
-                fetched = self.stage.fetch(job)
+                fetched = self.fetcher.fetch(job)
                 reused = self.stage.reuse(job, fetched)
                 if reused is not None:
                     return reused

@@ -94,7 +94,7 @@ def test_with_the_lookup_down_the_object_is_read_and_a_warning_logged(caplog) ->
 
 @pytest.mark.tesseract
 def test_the_setting_turns_the_lookup_off() -> None:
-    from pipeline.engine.stage import warm_stage
+    from pipeline.fleet.raycluster import warm_stage
 
     assert warm_stage(Settings(reuse_duplicates=False)).prior is None
     assert isinstance(warm_stage(Settings()).prior, OpenSearchReadings)
