@@ -9,7 +9,6 @@ flight before the drain deadline, flushes the bulk writer and returns 0.
 from __future__ import annotations
 
 import logging
-import queue
 import signal
 import threading
 import time
@@ -27,6 +26,7 @@ from pipeline.sources.messages import parse_body
 from pipeline.sources.sqs import Message, SqsQueue
 from pipeline.stream import ledger
 from pipeline.stream.bulk import BulkBuffer
+from pipeline.stream.intake import Intake
 from pipeline.stream.metrics import StreamMetrics
 from pipeline.stream.workers import JobSplit, Task, WorkerPool
 
@@ -38,35 +38,6 @@ SETTLE_DELAY_S = 0.5  # finished messages wait at most this long for nine more t
 TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
-
-
-class _Credits:
-    """Messages the receiver thread may ask SQS for: set by the loop each tick from what the workers
-    have room for (less what the receiver has asked for and not yet put in the inbox), taken by the
-    receiver before each receive; one lock, so neither thread overwrites the other's count."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._free = 0
-        self._asked = 0  # taken for a receive whose messages are not in the inbox yet
-
-    def set(self, free: int) -> None:
-        """The loop's count of the messages the workers have room for (the inbox counted)."""
-        with self._lock:
-            self._free = max(0, free - self._asked)
-
-    def take(self, most: int) -> int:
-        """Up to ``most`` credits for one receive (0: none free)."""
-        with self._lock:
-            taken = min(most, self._free)
-            self._free -= taken
-            self._asked = taken
-            return taken
-
-    def received(self) -> None:
-        """The receive is over: what it brought is in the inbox (and counted by the loop)."""
-        with self._lock:
-            self._asked = 0
 
 
 @dataclass
@@ -127,9 +98,8 @@ class StreamService:
         self.pending: deque[Task] = deque()
         self.range_pending: deque[Task] = deque()
         self.bulk = BulkBuffer.from_settings(settings)
-        self.inbox: queue.Queue[Message] = queue.Queue()
-        self.credits = _Credits()  # messages the receiver may take: set by the loop, taken by the receiver
         self.stopping = threading.Event()
+        self.intake = Intake(queue_, self.stopping, self._poll_wait())
         self.deadline = 0.0
         self.started_at = time.monotonic()
         self.last_resize = time.monotonic()
@@ -158,14 +128,13 @@ class StreamService:
 
     def run(self) -> int:
         """Serve until stopped (or idle, with ``exit_when_idle_s``); returns the exit code."""
-        receiver = threading.Thread(target=self._receive_loop, name="sqs-receiver", daemon=True)
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="sqs-heartbeat", daemon=True)
-        receiver.start()
+        self.intake.start()
         heartbeat.start()
         log.info("stream started", extra={"workers": self.pool.size, "queue": self.queue.url})
         while not self._finished():
             self._tick()
-        receiver.join(timeout=self.s.poll_wait_s + 5)
+        self.intake.join()
         self.finished.set()  # no heartbeat may extend a message after _shutdown released it
         heartbeat.join(timeout=HEARTBEAT_JOIN_S)
         self._shutdown()
@@ -174,7 +143,7 @@ class StreamService:
 
     def _finished(self) -> bool:
         if self.stopping.is_set():
-            idle = not self.inflight and self.inbox.empty()
+            idle = not self.inflight and not self.intake.waiting()
             return idle or time.monotonic() >= self.deadline
         if self.exit_when_idle_s is not None and self._idle_for() >= self.exit_when_idle_s:
             self.stop("idle")
@@ -182,7 +151,7 @@ class StreamService:
         return False
 
     def _idle_for(self) -> float:
-        if self.inflight or not self.inbox.empty() or self.bulk:
+        if self.inflight or self.intake.waiting() or self.bulk:
             self.last_busy = time.monotonic()
         return time.monotonic() - self.last_busy
 
@@ -195,7 +164,7 @@ class StreamService:
         self._flush_if_due()
         self._settle_resolved()
         self._maintain_pool()
-        self.credits.set(self._free_capacity())
+        self.intake.set_room(self._free_capacity())
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
         if self.publisher is not None:
@@ -219,7 +188,7 @@ class StreamService:
             return 0
         limit = max(1, self.pool.size * self.hold_per_worker())
         open_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
-        return max(0, limit - open_ocr - self.inbox.qsize())
+        return max(0, limit - open_ocr - self.intake.waiting())
 
     def hold_per_worker(self) -> int:
         """Messages held per worker: ``prefetch_per_worker``, or more while objects take a fraction of
@@ -229,33 +198,6 @@ class StreamService:
         if self.task_s <= 0:
             return base
         return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / self.task_s)))
-
-    def _receive_loop(self) -> None:
-        while not self.stopping.is_set():
-            free = self.credits.take(10)
-            if free <= 0:
-                time.sleep(0.05)
-                continue
-            try:
-                messages = self.queue.receive(free, wait_s=self._poll_wait(), visibility_s=None)
-            except Exception as exc:
-                self.credits.received()
-                log.warning("receive failed", extra={"error": str(exc)})
-                time.sleep(1.0)
-                continue
-            if self.stopping.is_set():  # arrived after the drain began: give them back now
-                for m in messages:
-                    self._release_quietly(m)
-                return
-            for m in messages:
-                self.inbox.put(m)
-            self.credits.received()
-
-    def _release_quietly(self, message: Message) -> None:
-        try:
-            self.queue.release(message, 0)
-        except Exception as exc:  # it comes back by itself when its visibility ends
-            log.warning("release failed", extra={"message_id": message.message_id, "error": str(exc)})
 
     def _poll_wait(self) -> int:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
@@ -284,15 +226,11 @@ class StreamService:
             log.info("OCR worker retired: its node is being drained", extra={"worker": name})
 
     def _admit(self) -> None:
-        while True:
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
-                return
+        for message in self.intake.take():
             if self.stopping.is_set():
-                self._release_quietly(message)
-                continue
-            self._accept(message)
+                self.intake.release_quietly(message)
+            else:
+                self._accept(message)
 
     def _accept(self, message: Message) -> None:
         try:
@@ -455,7 +393,7 @@ class StreamService:
         self._settle_resolved(force=True)
         leftover = list(self.inflight.values())
         for entry in leftover:
-            self._release_quietly(entry.message)
+            self.intake.release_quietly(entry.message)
             self._count(ledger.RELEASED)
         self._admit()
         self.inflight.clear()

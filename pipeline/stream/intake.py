@@ -1,0 +1,116 @@
+"""The stream's intake: a receiver thread long-polls SQS only for as many messages as the
+workers have room for, and hands them to the coordinator loop through an inbox.
+
+The loop sets the room each tick (:meth:`Intake.set_room`: what the workers can hold less what
+still needs OCR and what waits in the inbox); the receiver takes it in credits before each
+receive (at most ten, SQS's batch), so neither thread overwrites the other's count and a receive
+in progress is never counted twice. Messages that arrive once the drain has begun are given
+back at once (visibility 0), never held.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from pipeline.sources.sqs import Message, SqsQueue
+
+log = logging.getLogger("ocr_cluster.stream")
+
+
+class Credits:
+    """Messages the receiver thread may ask SQS for: set by the loop each tick from what the workers
+    have room for (less what the receiver has asked for and not yet put in the inbox), taken by the
+    receiver before each receive; one lock, so neither thread overwrites the other's count."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free = 0
+        self._asked = 0  # taken for a receive whose messages are not in the inbox yet
+
+    def set(self, free: int) -> None:
+        """The loop's count of the messages the workers have room for (the inbox counted)."""
+        with self._lock:
+            self._free = max(0, free - self._asked)
+
+    def take(self, most: int) -> int:
+        """Up to ``most`` credits for one receive (0: none free)."""
+        with self._lock:
+            taken = min(most, self._free)
+            self._free -= taken
+            self._asked += taken
+            return taken
+
+    def received(self) -> None:
+        """The receive is over: what it brought is in the inbox (and counted by the loop)."""
+        with self._lock:
+            self._asked = 0
+
+
+
+class Intake:
+    """The receiver thread and its inbox (see the module docstring)."""
+
+    def __init__(self, queue_: SqsQueue, stopping: threading.Event, poll_wait_s: int) -> None:
+        self.queue = queue_
+        self.stopping = stopping
+        self.poll_wait_s = poll_wait_s
+        self.credits = Credits()
+        self.inbox: queue.Queue[Message] = queue.Queue()
+        self._thread = threading.Thread(target=self._receive_loop, name="sqs-receiver", daemon=True)
+
+    def start(self) -> None:
+        """Start receiving."""
+        self._thread.start()
+
+    def join(self) -> None:
+        """Wait for the receiver to end (it ends within one long poll of the stop)."""
+        self._thread.join(timeout=self.poll_wait_s + 5)
+
+    def set_room(self, free: int) -> None:
+        """The loop's count of messages the workers have room for now (the inbox counted)."""
+        self.credits.set(free)
+
+    def waiting(self) -> int:
+        """Messages received and not yet taken by the loop."""
+        return self.inbox.qsize()
+
+    def take(self) -> list[Message]:
+        """Everything received since the last take."""
+        messages = []
+        while True:
+            try:
+                messages.append(self.inbox.get_nowait())
+            except queue.Empty:
+                return messages
+
+    def release_quietly(self, message: Message) -> None:
+        """Give a message back for another receive now; a failure only logs (it comes back anyway
+        when its visibility ends)."""
+        try:
+            self.queue.release(message, 0)
+        except Exception as exc:
+            log.warning("release failed", extra={"message_id": message.message_id, "error": str(exc)})
+
+    def _receive_loop(self) -> None:
+        while not self.stopping.is_set():
+            free = self.credits.take(10)
+            if free <= 0:
+                time.sleep(0.05)
+                continue
+            try:
+                messages = self.queue.receive(free, wait_s=self.poll_wait_s, visibility_s=None)
+            except Exception as exc:
+                self.credits.received()
+                log.warning("receive failed", extra={"error": str(exc)})
+                time.sleep(1.0)
+                continue
+            if self.stopping.is_set():  # arrived after the drain began: give them back now
+                for m in messages:
+                    self.release_quietly(m)
+                return
+            for m in messages:
+                self.inbox.put(m)
+            self.credits.received()
