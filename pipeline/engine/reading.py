@@ -15,10 +15,14 @@ often set vertically (columns right to left). Each page goes through:
    blocks that interleave), and the text is the regions above the columns, top to bottom, then
    the columns right to left, then the regions below.
 4. **Orientation**, only when the reading is weak (mean confidence under ``weak_confidence``:
-   upright pages read at 79-93, pages upside down or sideways at ~30) or has vertical blocks
-   (Tesseract reads a page turned 270 degrees as vertical lines, and loses some): Tesseract's
-   OSD names the turn; when it is confident enough the page is turned, steps 2-3 run on it, and
-   the better reading is kept. Otherwise step 3 runs on the page as it is.
+   upright pages read at 79-93, pages upside down or sideways at ~30) or has weak vertical
+   blocks: Tesseract's OSD names the turn; when it is confident enough the page is turned, steps
+   2-3 run on it, and the better reading is kept. Otherwise step 3 runs on the page as it is.
+   A page turned 270 degrees (counter-clockwise) needs none of it: Tesseract takes its lines for
+   vertical columns and, turning them as it turns columns, reads them upright (86-94; on 40 such
+   pages of 8 kinds mean CER 0.43% against 0.42% turned back, the same 113 of 114 words, at 1.1
+   CPU s a page against 2.9); a reading that strong whose vertical blocks hold its text is kept
+   as it is, the page recorded as turned 90 degrees clockwise.
 5. **Last resort** for a page still weak whose script is Japanese or Chinese: the whole page read
    by the vertical reader (vertical text the layout analysis did not mark), kept if better.
 
@@ -41,6 +45,8 @@ VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hang
 TURNED_MARGIN = 2.0  # a page OSD turned is read upright as usual: kept unless it reads clearly worse
 BLOCK_MARGIN = 6  # pixels around a well-read block when it is painted out
 NEAR_COLUMN = 24  # a block this close to a vertical block belongs to the vertical body
+ON_ITS_SIDE_TURN = 90  # clockwise, as OSD names it: the turn of a page Tesseract read as vertical lines
+ON_ITS_SIDE_SHARE = 0.9  # of a reading's characters, in strong vertical blocks: a page on its side
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 REGION_BORDER = 16  # white pixels around a horizontal region read on its own
 
@@ -99,6 +105,9 @@ def read_page(engine: Engine, image: Image.Image, dpi: int, timeout_s: float, op
     sideways = bool(first.vertical_blocks)  # vertical text, or horizontal text on its side
     if best.confidence >= options.weak_confidence and not sideways:
         return best
+    if _read_on_its_side(first, options):
+        best.rotation = ON_ITS_SIDE_TURN
+        return best
     try:
         turned = _try_turning(engine, image, dpi, deadline, options, best)
         if turned is not None:
@@ -110,6 +119,18 @@ def read_page(engine: Engine, image: Image.Image, dpi: int, timeout_s: float, op
     except EngineTimeout:
         best.warning = f"page kept as read so far: its {timeout_s:g} s time-out ran out in the geometry passes"
     return best
+
+
+def _read_on_its_side(recognised: Recognised, options: GeometryOptions) -> bool:
+    """Whether the first reading is a page turned 270 degrees read right already: strong, its
+    vertical blocks each strong, and holding ``ON_ITS_SIDE_SHARE`` of its characters (vertical
+    Japanese read by the horizontal reader reads at 4-27, a page turned 90 degrees at ~38)."""
+    if recognised.confidence < options.weak_confidence:
+        return False
+    if any(b.confidence < options.weak_confidence for b in recognised.vertical_blocks):
+        return False
+    vertical = sum(len(b.text.strip()) for b in recognised.vertical_blocks)
+    return vertical >= ON_ITS_SIDE_SHARE * max(1, sum(len(b.text.strip()) for b in recognised.blocks))
 
 
 def _with_vertical_blocks(
