@@ -143,6 +143,8 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
         "by_kind": by, "upright_pages_per_s": rate, "upright_cpu_s_per_page": cpu,
         "upright_cost_vs_previous": _cost(rate, "previous"),
         "upright_cost_vs_resolution": _cost(rate, "resolution"),
+        "upright_cpu_cost_vs_resolution": round(cpu["geometry"] / cpu["resolution"] - 1, 4)
+        if "geometry" in cpu and "resolution" in cpu else None,
         "words_found": groups,
     }
 
