@@ -185,8 +185,8 @@ def _horizontal_regions(
     it in a weak block of its own, which the vertical reader then loses. A region read alone
     comes back whole, its lines in order (~0.06 s a three-line header)."""
     regions = []
+    white = 255 if image.mode == "L" else "white"
     for box in _merged(boxes, columns):
-        white = 255 if image.mode == "L" else "white"
         crop = ImageOps.expand(image.crop(_grown(box, image)), REGION_BORDER, fill=white)
         again = engine.recognise(crop, _left(deadline), dpi)
         _charge(seconds, "vertical_s", again.seconds)
@@ -195,9 +195,7 @@ def _horizontal_regions(
     return sorted(regions, key=lambda r: (r[0][1], r[0][0]))
 
 
-def _merged(
-    boxes: list[Box], columns: list[Box]
-) -> list[Box]:
+def _merged(boxes: list[Box], columns: list[Box]) -> list[Box]:
     """``boxes`` merged where they lie within ``NEAR_COLUMN`` of each other, unless the merged box
     would reach into a vertical column."""
     merged = list(boxes)
