@@ -6,10 +6,12 @@
 
 Per kind of page: CER against the known text, distinctive words read (each page's reference
 number or place, company and person, found in its text with white space removed), and seconds a
-page. The cost of geometry on upright pages is the ratio of their pages/s. Quoted in the README
-and ``docs/benchmarks.md``, never asserted::
+page, wall and CPU (``time.process_time`` of this one-threaded process: what a page costs a core
+whatever else runs beside it). The cost of geometry on upright pages is the ratio of their
+pages/s (wall) and of their CPU seconds. Quoted in the README and ``docs/benchmarks.md``, never
+asserted::
 
-    python -m benchmarks.geometry --per-kind 3 [--lines 24] [--corpus-pages 24] [--out out/geometry.json]
+    python -m benchmarks.geometry --per-kind 3 [--lines 24] [--corpus-pages 24] [--kinds mixed,rotated-270]
 """
 
 from __future__ import annotations
@@ -58,11 +60,11 @@ def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Prob
     return out
 
 
-def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, float]:
-    """(text, seconds) of one page read the way ``path`` says."""
+def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, float, float]:
+    """(text, wall seconds, CPU seconds) of one page read the way ``path`` says."""
     image = probe.page.image
     assert image is not None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if path == "previous":
         grey = image if image.mode in ("L", "RGB") else image.convert("L")
         depth = 1 if grey.mode == "L" else 3
@@ -75,7 +77,7 @@ def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, f
     else:
         copy = PageInput(probe.page.page, image=image.copy(), dpi=probe.page.dpi, dpi_source=probe.page.dpi_source)
         text = stage.recognise(copy).text
-    return text, time.perf_counter() - started
+    return text, time.perf_counter() - started, time.process_time() - cpu
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -86,16 +88,19 @@ def run(args: argparse.Namespace) -> dict:
     stage = OcrStage(settings)
     stage.setup()
     previous_api = tesserocr.PyTessBaseAPI(path=settings.tessdata, lang=settings.languages)
-    pages = probes(args.per_kind, args.lines, args.corpus_pages, args.seed)
+    kinds = set(args.kinds.split(",")) if args.kinds else None
+    pages = [p for p in probes(args.per_kind, args.lines, args.corpus_pages, args.seed)
+             if kinds is None or p.kind in kinds]
     paths = [p for p in PATHS if p in args.paths.split(",")]
     rows = []
     for n, probe in enumerate(pages):
         order = paths[n % len(paths):] + paths[: n % len(paths)]  # each path goes first as often as the others
         for path in order:
-            text, seconds = read(path, stage, previous_api, probe)
+            text, seconds, cpu = read(path, stage, previous_api, probe)
             found = _found(probe.words, text)
-            row = {"kind": probe.kind, "path": path, "seconds": seconds, "cer": character_error_rate(probe.text, text),
-                   "words": len(probe.words), "found": len(found)}
+            row = {"kind": probe.kind, "path": path, "seconds": seconds, "cpu_s": cpu,
+                   "cer": character_error_rate(probe.text, text), "words": len(probe.words), "found": len(found),
+                   "missed": sorted(set(probe.words) - found)}
             if path == "geometry" and probe.twin is not None:
                 twin = _found(probe.words, read(path, stage, previous_api, Probe(probe.kind, probe.twin, "", ()))[0])
                 row |= {"twin_found": len(twin), "lost_vs_twin": len(twin - found)}
@@ -110,27 +115,36 @@ def _found(words: tuple[str, ...], text: str) -> set[str]:
 
 
 def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
-    """Per (kind, path): pages, CER, words found, seconds a page; and pages/s on upright pages."""
+    """Per (kind, path): pages, CER, words found (and missed), wall and CPU seconds a page; and
+    pages/s and CPU seconds a page on upright pages."""
     by: dict[str, dict[str, dict]] = {}
     for row in rows:
         cell = by.setdefault(row["kind"], {}).setdefault(row["path"], {"pages": 0, "cer": 0.0, "found": 0,
-                                                                        "words": 0, "seconds": 0.0})
+                                                                        "words": 0, "seconds": 0.0, "cpu_s": 0.0,
+                                                                        "missed": []})
         cell["pages"] += 1
-        for name in ("cer", "found", "words", "seconds"):
+        cell["missed"] += row["missed"]
+        for name in ("cer", "found", "words", "seconds", "cpu_s"):
             cell[name] += row[name]
     for cells in by.values():
         for cell in cells.values():
             cell["cer"] = round(cell["cer"] / cell["pages"], 4)
             cell["seconds"] = round(cell["seconds"] / cell["pages"], 3)
+            cell["cpu_s"] = round(cell["cpu_s"] / cell["pages"], 3)
     upright = {path: [r["seconds"] for r in rows if r["path"] == path and _upright(r["kind"])] for path in PATHS}
     rate = {path: round(len(s) / sum(s), 4) for path, s in upright.items() if s}
+    upright_cpu = {path: [r["cpu_s"] for r in rows if r["path"] == path and _upright(r["kind"])] for path in PATHS}
+    cpu = {path: round(sum(s) / len(s), 4) for path, s in upright_cpu.items() if s}
     groups = {name: _words(rows, name) for name in ("rotated", "skewed", "vertical", "mixed")}
     return {
         "command": f"python -m benchmarks.geometry --per-kind {args.per_kind} --lines {args.lines} "
-                   f"--corpus-pages {args.corpus_pages} --seed {args.seed} --paths {args.paths}",
-        "by_kind": by, "upright_pages_per_s": rate,
+                   f"--corpus-pages {args.corpus_pages} --seed {args.seed} --paths {args.paths}"
+                   + (f" --kinds {args.kinds}" if args.kinds else ""),
+        "by_kind": by, "upright_pages_per_s": rate, "upright_cpu_s_per_page": cpu,
         "upright_cost_vs_previous": _cost(rate, "previous"),
         "upright_cost_vs_resolution": _cost(rate, "resolution"),
+        "upright_cpu_cost_vs_resolution": round(cpu["geometry"] / cpu["resolution"] - 1, 4)
+        if "geometry" in cpu and "resolution" in cpu else None,
         "words_found": groups,
     }
 
@@ -143,15 +157,17 @@ def _cost(rate: dict[str, float], against: str) -> float | None:
 def table(summary: dict) -> str:
     """A Markdown table: one row per kind, CER / words found / s a page for each path."""
     paths = [p for p in PATHS if any(p in cells for cells in summary["by_kind"].values())]
-    head = "| kind | " + " | ".join(f"{p} CER | {p} words | {p} s" for p in paths) + " |"
-    lines = [head, "|" + "---|" * (1 + 3 * len(paths))]
+    head = "| kind | " + " | ".join(f"{p} CER | {p} words | {p} s | {p} CPU s" for p in paths) + " |"
+    lines = [head, "|" + "---|" * (1 + 4 * len(paths))]
     for kind, cells in summary["by_kind"].items():
         parts = []
         for path in paths:
             c = cells[path]
-            parts += [f"{100 * c['cer']:.1f}%", f"{c['found']}/{c['words']}", f"{c['seconds']:.2f}"]
+            parts += [f"{100 * c['cer']:.1f}%", f"{c['found']}/{c['words']}", f"{c['seconds']:.2f}",
+                      f"{c['cpu_s']:.2f}"]
         lines.append(f"| {kind} | " + " | ".join(parts) + " |")
-    lines += ["", f"upright pages/s: {summary['upright_pages_per_s']}; geometry's cost against previous: "
+    lines += ["", f"upright pages/s: {summary['upright_pages_per_s']}; CPU s a page: "
+                  f"{summary['upright_cpu_s_per_page']}; geometry's cost against previous: "
                   f"{summary['upright_cost_vs_previous']}, against resolution alone: "
                   f"{summary['upright_cost_vs_resolution']}"]
     found = ", ".join(f"{k} {v['found']}/{v['words']}" + (f" (upright twins {v['twin_found']}, lost against them "
@@ -197,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus-pages", type=int, default=24, help="pages of the harness corpus too (0: none)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: previous,resolution,geometry")
+    parser.add_argument("--kinds", default="", help="comma-separated kinds to read (default: all), e.g. mixed")
     parser.add_argument("--out", type=Path, default=Path("out/geometry.json"))
     args = parser.parse_args(argv)
     summary = run(args)
