@@ -1,9 +1,9 @@
 """Prometheus metrics through Ray's metrics agent (scraped from each node's metrics port).
 
-pages/s comes from ``ocr_pages_total``; documents by outcome, errors by class, in-flight
-messages, end-to-end latency and OCR seconds per page are exported as well, and the work not done:
-documents and pages reused from an earlier reading of the same bytes, the engine seconds that
-saved, and pages the ink test found blank.
+pages/s comes from ``ocr_pages_total``; messages settled by outcome (``ocr_messages_total``),
+errors by class, in-flight messages, end-to-end latency and OCR seconds per page are exported as
+well, and the work not done: documents and pages reused from an earlier reading of the same
+bytes, the engine seconds that saved, and pages the ink test found blank.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class StreamMetrics:
 
             self._m = {
                 "pages": rm.Counter("ocr_pages_total", "Pages recognised."),
-                "documents": rm.Counter("ocr_documents_total", "Messages settled, by outcome.", tag_keys=("outcome",)),
+                "messages": rm.Counter("ocr_messages_total", "Messages settled, by outcome.", tag_keys=("outcome",)),
                 "errors": rm.Counter("ocr_errors_total", "Failures by error class.", tag_keys=("error_class",)),
                 "in_flight": rm.Gauge("ocr_in_flight_messages", "Messages being processed."),
                 "latency": rm.Histogram(
@@ -67,7 +67,7 @@ class StreamMetrics:
         self.settled[outcome] += 1
         if not self._m:
             return
-        self._m["documents"].inc(1, tags={"outcome": outcome})
+        self._m["messages"].inc(1, tags={"outcome": outcome})
         if error_class:
             self._m["errors"].inc(1, tags={"error_class": error_class})
 
