@@ -128,8 +128,10 @@ def test_a_task_hung_past_its_deadline_is_stopped_and_dead_lettered(settings, re
     objects = pages(3)
     hung = {"hang/marked.png": encode(render_page(["停止 試験"], width=HANG_WIDTH), "PNG")}
     upload(s3, resources.bucket, {**objects, **hung})
-    service = build_stream(settings.model_copy(update={"engine": "tests.fault.engines:HangOnWidthEngine"}),
-                           exit_when_idle_s=4)
+    # one worker, so the task that waits behind the hung one on it dies with it (WorkerLost) and is
+    # released for a retry 5 s later (ledger.retry_delay): idle for 10 s, the service still sees it
+    tuned = settings.model_copy(update={"engine": "tests.fault.engines:HangOnWidthEngine", "ocr_workers": 1})
+    service = build_stream(tuned, exit_when_idle_s=10)
     service.pool.task_deadline_s = 6.0  # the service's own is 3 page time-outs + 60 s
     created = service.pool.created
 
@@ -137,6 +139,7 @@ def test_a_task_hung_past_its_deadline_is_stopped_and_dead_lettered(settings, re
 
     assert service.pool.created > created, "the stopped worker was replaced"
     assert_invariant(settings, resources, sqs, set(objects), {"hang/marked.png": "EngineTimeout"})
+    assert service.counts["dead-lettered"] == 1
 
 
 def test_a_job_longer_than_the_visibility_timeout_is_not_picked_up_twice(stack, settings, s3, sqs, ray_local):
