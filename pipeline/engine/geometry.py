@@ -49,6 +49,11 @@ class Reductions:
             self._made[factor] = _grey_reduced(self.image, factor)
         return self._made[factor], self.dpi / factor
 
+    @property
+    def made(self) -> tuple[float, ...]:
+        """The DPIs of the reductions made so far, in the order they were made."""
+        return tuple(self.dpi / factor for factor in self._made)
+
 
 def reductions_of(image: Image.Image, dpi: int, shared: Reductions | None) -> Reductions:
     """``shared`` when it is this page's at this DPI, else new ones (a wrong page is never shared)."""
@@ -79,7 +84,7 @@ def estimate_skew(
     if len(ys) < MIN_POINTS:
         return 0.0
     coarse = np.arange(-limit_deg, limit_deg + 1e-6, 1.0)
-    rows, cols = _sharpness(ys, xs, coarse, True), _sharpness(ys, xs, coarse, False)
+    rows, cols = profile_sharpness(ys, xs, coarse, True), profile_sharpness(ys, xs, coarse, False)
     along_rows = rows.max() / rows.mean() >= cols.max() / cols.mean()  # the sharper peak over its own sweep
     first = float(coarse[int(np.argmax(rows if along_rows else cols))])
     angle = _sweep(ys, xs, along_rows, first, 1.0, 0.1)
@@ -93,7 +98,7 @@ def estimate_skew(
 def _sweep(ys: np.ndarray, xs: np.ndarray, along_rows: bool, centre: float, span: float, step: float) -> float | None:
     """The sharpest angle within ``centre`` ± ``span``; ``None`` when it is no sharper than 0."""
     angles = np.arange(centre - span, centre + span + 1e-6, step)
-    scores = _sharpness(ys, xs, np.append(angles, 0.0), along_rows)
+    scores = profile_sharpness(ys, xs, np.append(angles, 0.0), along_rows)
     best = int(np.argmax(scores[:-1]))
     if scores[best] < SHARPER_BY * scores[-1]:
         return None
@@ -121,7 +126,7 @@ def _ink_points(reductions: Reductions, at_dpi: int) -> tuple[np.ndarray, np.nda
     return ys.astype(np.float32), xs.astype(np.float32)
 
 
-def _sharpness(ys: np.ndarray, xs: np.ndarray, angles: np.ndarray, along_rows: bool) -> np.ndarray:
+def profile_sharpness(ys: np.ndarray, xs: np.ndarray, angles: np.ndarray, along_rows: bool) -> np.ndarray:
     """For each of ``angles``: the sum of squared differences between neighbouring bins of the ink
     pixels' projection profile once the page is sheared by that angle (sharp line edges score high).
 
