@@ -4,12 +4,13 @@ The skew is measured the way Leptonica's ``pixFindSkewSweep`` does, on a page re
 75 DPI: ink pixels are projected onto rows (and onto columns, for vertical Japanese) along a
 sweep of angles, and the angle whose profile has the sharpest edges (the largest sum of squared
 differences between neighbouring bins) is the one the lines or columns run at. A sweep of
-±12 degrees at 1 degree, then ±1 at 0.1, costs ~10 ms an A4 page (under 1% of recognising it);
-a page found skewed is measured again at ~150 DPI (±0.5 at 0.05), which puts the angle within
-0.2 degree on pages skewed up to 12 degrees (``tests/unit/test_geometry.py``). A skewed page is
-turned back bicubically: bilinear lost a line in 24 at 6 degrees. Tesseract's own deskew angle
-(from its layout analysis) is right up to ~6 degrees, but beyond its lines break up: at 8-10
-degrees it read nothing.
+±12 degrees at 1 degree, then ±1 at 0.1, costs ~4 CPU ms an A4 page on the reduction the ink test
+made (~0.2% of recognising it; ~10 ms before the two shared it and the angles were projected
+together, the same angles); a page found skewed is measured again at ~150 DPI (±0.5 at 0.05),
+which puts the angle within 0.2 degree on pages skewed up to 12 degrees
+(``tests/unit/test_geometry.py``). A skewed page is turned back bicubically: bilinear lost a line
+in 24 at 6 degrees. Tesseract's own deskew angle (from its layout analysis) is right up to ~6
+degrees, but beyond its lines break up: at 8-10 degrees it read nothing.
 
 The page's grey reductions (:class:`Reductions`) are made once a page and shared with the ink test
 (:mod:`pipeline.engine.blank`): its first look and the sweep use the same ~75-DPI copy, and a
