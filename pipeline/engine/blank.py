@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from pipeline.engine.geometry import Reductions, reductions_of
+from pipeline.engine.geometry import ANALYSIS_DPI, Reductions, reductions_of
 
 WORK_DPI = 150
 EDGE_CROP = 0.015  # of each side
@@ -45,7 +45,7 @@ GAP_MM = 0.5  # ink pixels this close belong to one group (the strokes of a char
 SPECK_MM2 = 0.3  # groups smaller than this are dust or noise (a disc about 0.6 mm across)
 INK_MM2 = 0.5  # a page with less ink than this is blank
 DENSE_MM2 = 200.0  # this much ink: text (or a picture), no grouping needed
-LOOK_DPI = 75  # the first look, on the skew estimate's reduction
+LOOK_DPI = ANALYSIS_DPI  # the first look: on the reduction the skew estimate sweeps (75 DPI)
 LOOK_MM2 = 2 * DENSE_MM2  # this much ink at the first look: inked (and DENSE_MM2 or more at WORK_DPI)
 HOLE_MM = (4.0, 9.0)  # a punched hole's shadow is this wide (ISO 838: 6 mm), solid and round
 HOLE_BAND_MM = 25.0  # ... and its centre lies this close to an edge
@@ -72,12 +72,9 @@ def ink_test(image: Image.Image, dpi: int, reductions: Reductions | None = None,
     judged at ``WORK_DPI`` whatever the first look would have seen (to check the look against)."""
     started = time.perf_counter()
     reductions = reductions_of(image, dpi, reductions)
-    if first_look:
-        small, look_dpi = inner(*reductions.at(LOOK_DPI))
-        background, count = ink_count(small)
-        area = count * (MM_PER_INCH / look_dpi) ** 2
-        if area > LOOK_MM2:
-            return InkReading(False, round(area, 3), background, look_dpi, time.perf_counter() - started, True)
+    looked = _first_look(reductions, started) if first_look else None
+    if looked is not None:
+        return looked
     small, work_dpi = inner(*reductions.at(WORK_DPI))
     background, count = ink_count(small)
     area = count * (MM_PER_INCH / work_dpi) ** 2
@@ -85,6 +82,17 @@ def ink_test(image: Image.Image, dpi: int, reductions: Reductions | None = None,
         area = ink_area_mm2(np.asarray(small) <= background - INK_CONTRAST, work_dpi)
     # else: too little ink to matter, or so much that it is text (or a picture) whatever its shape
     return InkReading(area < INK_MM2, round(area, 3), background, work_dpi, time.perf_counter() - started)
+
+
+def _first_look(reductions: Reductions, started: float) -> InkReading | None:
+    """The page called inked when it shows over ``LOOK_MM2`` of ink at ~``LOOK_DPI``; else ``None``
+    (judged at ``WORK_DPI``)."""
+    small, look_dpi = inner(*reductions.at(LOOK_DPI))
+    background, count = ink_count(small)
+    area = count * (MM_PER_INCH / look_dpi) ** 2
+    if area <= LOOK_MM2:
+        return None
+    return InkReading(False, round(area, 3), background, look_dpi, time.perf_counter() - started, True)
 
 
 def inner(small: Image.Image, dpi: float) -> tuple[Image.Image, float]:
