@@ -8,8 +8,12 @@ Per kind of page: CER against the known text, distinctive words read (each page'
 number or place, company and person, found in its text with white space removed), and seconds a
 page, wall and CPU (``time.process_time`` of this one-threaded process: what a page costs a core
 whatever else runs beside it). The cost of geometry on upright pages is the ratio of their
-pages/s (wall) and of their CPU seconds. Quoted in the README and ``docs/benchmarks.md``, never
-asserted::
+pages/s (wall) and of their CPU seconds. The engine's CPU seconds vary by a few percent from one
+reading of the same page to the next, so beside that ratio are the CPU seconds the geometry path
+spends outside the engine's calls (``upright_cpu_s_outside_engine``), and the ink test and the
+skew estimate timed alone on each upright page as the stage runs them, sharing one
+:class:`~pipeline.engine.geometry.Reductions` (``upright_step_cpu_ms``, the median of 5).
+Quoted in the README and ``docs/benchmarks.md``, never asserted::
 
     python -m benchmarks.geometry --per-kind 3 [--lines 24] [--corpus-pages 24] [--kinds mixed,rotated-270]
 """
@@ -17,6 +21,7 @@ asserted::
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +31,40 @@ from PIL import Image
 from benchmarks.corpus import generate
 from benchmarks.report import write_summary
 from benchmarks.scanned import KINDS, scanned_pages
+from pipeline.engine.blank import ink_test
 from pipeline.engine.documents import OpenedDocument, PageInput
+from pipeline.engine.geometry import Reductions, estimate_skew
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
 from pipeline.settings import Settings
 
 PATHS = ("previous", "resolution", "geometry")
+STEP_REPEATS = 5
+
+
+class EngineClock:
+    """The stage's engine, its calls' CPU seconds added up (``cpu_s``): what a path spends beside
+    them is the geometry's own. Every other attribute is the engine's."""
+
+    TIMED = frozenset({"recognise", "read_vertical", "detect_orientation"})
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self.cpu_s = 0.0
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._engine, name)
+        if name not in self.TIMED:
+            return attribute
+
+        def timed(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                self.cpu_s += time.process_time() - started
+
+        return timed
 
 
 @dataclass
@@ -64,7 +97,12 @@ def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, f
     """(text, wall seconds, CPU seconds) of one page read the way ``path`` says."""
     image = probe.page.image
     assert image is not None
+    copy = None
+    if path == "geometry":  # the stage closes the image it reads: a copy, made before the clocks start
+        copy = PageInput(probe.page.page, image=image.copy(), dpi=probe.page.dpi, dpi_source=probe.page.dpi_source)
     started, cpu = time.perf_counter(), time.process_time()
+    if isinstance(stage.engine, EngineClock):
+        stage.engine.cpu_s = 0.0
     if path == "previous":
         grey = image if image.mode in ("L", "RGB") else image.convert("L")
         depth = 1 if grey.mode == "L" else 3
@@ -75,7 +113,7 @@ def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, f
     elif path == "resolution":
         text = stage.engine.recognise(image, stage.settings.page_timeout_s, probe.page.dpi).text
     else:
-        copy = PageInput(probe.page.page, image=image.copy(), dpi=probe.page.dpi, dpi_source=probe.page.dpi_source)
+        assert copy is not None
         text = stage.recognise(copy).text
     return text, time.perf_counter() - started, time.process_time() - cpu
 
@@ -87,6 +125,7 @@ def run(args: argparse.Namespace) -> dict:
     settings = Settings()
     stage = OcrStage(settings)
     stage.setup()
+    stage._engine = clock = EngineClock(stage.engine)  # the warm engine, its calls timed (no setter: an instrument)
     previous_api = tesserocr.PyTessBaseAPI(path=settings.tessdata, lang=settings.languages)
     kinds = set(args.kinds.split(",")) if args.kinds else None
     pages = [p for p in probes(args.per_kind, args.lines, args.corpus_pages, args.seed)
@@ -99,14 +138,34 @@ def run(args: argparse.Namespace) -> dict:
             text, seconds, cpu = read(path, stage, previous_api, probe)
             found = _found(probe.words, text)
             row = {"kind": probe.kind, "path": path, "seconds": seconds, "cpu_s": cpu,
+                   "outside_engine_cpu_s": cpu - clock.cpu_s if path != "previous" else 0.0,
                    "cer": character_error_rate(probe.text, text), "words": len(probe.words), "found": len(found),
                    "missed": sorted(set(probe.words) - found)}
             if path == "geometry" and probe.twin is not None:
                 twin = _found(probe.words, read(path, stage, previous_api, Probe(probe.kind, probe.twin, "", ()))[0])
                 row |= {"twin_found": len(twin), "lost_vs_twin": len(twin - found)}
             rows.append(row)
+        if _upright(probe.kind):
+            rows.append({"kind": probe.kind, "path": "steps", **step_cpu(probe.page, settings.deskew_max_deg)})
         print(f"{n + 1}/{len(pages)} {probe.kind}", flush=True)
     return summarise(rows, args)
+
+
+def step_cpu(page: PageInput, limit_deg: float) -> dict[str, float]:
+    """CPU seconds of the ink test and of the skew estimate on one page as the stage runs them
+    (one :class:`Reductions` for both), each the median of ``STEP_REPEATS``."""
+    image, dpi = page.image, page.dpi or 300
+    assert image is not None
+    ink, skew = [], []
+    for _ in range(STEP_REPEATS):
+        started = time.process_time()
+        reductions = Reductions(image, dpi)
+        ink_test(image, dpi, reductions)
+        middle = time.process_time()
+        estimate_skew(image, dpi, limit_deg, reductions)
+        ink.append(middle - started)
+        skew.append(time.process_time() - middle)
+    return {"ink_test_cpu_s": statistics.median(ink), "estimate_skew_cpu_s": statistics.median(skew)}
 
 
 def _found(words: tuple[str, ...], text: str) -> set[str]:
@@ -117,6 +176,8 @@ def _found(words: tuple[str, ...], text: str) -> set[str]:
 def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
     """Per (kind, path): pages, CER, words found (and missed), wall and CPU seconds a page; and
     pages/s and CPU seconds a page on upright pages."""
+    steps = [r for r in rows if r["path"] == "steps"]
+    rows = [r for r in rows if r["path"] != "steps"]
     by: dict[str, dict[str, dict]] = {}
     for row in rows:
         cell = by.setdefault(row["kind"], {}).setdefault(row["path"], {"pages": 0, "cer": 0.0, "found": 0,
@@ -135,6 +196,9 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
     rate = {path: round(len(s) / sum(s), 4) for path, s in upright.items() if s}
     upright_cpu = {path: [r["cpu_s"] for r in rows if r["path"] == path and _upright(r["kind"])] for path in PATHS}
     cpu = {path: round(sum(s) / len(s), 4) for path, s in upright_cpu.items() if s}
+    outside = {path: round(statistics.mean(r["outside_engine_cpu_s"] for r in rows
+                                           if r["path"] == path and _upright(r["kind"])), 4)
+               for path in ("resolution", "geometry") if path in cpu}
     groups = {name: _words(rows, name) for name in ("rotated", "skewed", "vertical", "mixed")}
     return {
         "command": f"python -m benchmarks.geometry --per-kind {args.per_kind} --lines {args.lines} "
@@ -145,8 +209,22 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
         "upright_cost_vs_resolution": _cost(rate, "resolution"),
         "upright_cpu_cost_vs_resolution": round(cpu["geometry"] / cpu["resolution"] - 1, 4)
         if "geometry" in cpu and "resolution" in cpu else None,
+        "upright_cpu_s_outside_engine": outside,
+        "upright_outside_engine_share": round(outside["geometry"] / cpu["resolution"], 4)
+        if "geometry" in outside and "resolution" in cpu else None,
+        "upright_step_cpu_ms": _steps_ms(steps),
         "words_found": groups,
     }
+
+
+def _steps_ms(steps: list[dict]) -> dict[str, float]:
+    """Mean over the upright pages of each step's CPU milliseconds, and of both."""
+    if not steps:
+        return {}
+    ink = 1000 * statistics.mean(r["ink_test_cpu_s"] for r in steps)
+    skew = 1000 * statistics.mean(r["estimate_skew_cpu_s"] for r in steps)
+    return {"pages": len(steps), "ink_test": round(ink, 2), "estimate_skew": round(skew, 2),
+            "both": round(ink + skew, 2)}
 
 
 def _cost(rate: dict[str, float], against: str) -> float | None:
@@ -169,7 +247,11 @@ def table(summary: dict) -> str:
     lines += ["", f"upright pages/s: {summary['upright_pages_per_s']}; CPU s a page: "
                   f"{summary['upright_cpu_s_per_page']}; geometry's cost against previous: "
                   f"{summary['upright_cost_vs_previous']}, against resolution alone: "
-                  f"{summary['upright_cost_vs_resolution']}"]
+                  f"{summary['upright_cost_vs_resolution']}; CPU cost against resolution alone: "
+                  f"{summary['upright_cpu_cost_vs_resolution']}",
+              f"upright CPU s a page outside the engine: {summary['upright_cpu_s_outside_engine']} "
+              f"(geometry's share of a bare reading: {summary['upright_outside_engine_share']}); "
+              f"the steps alone, CPU ms a page: {summary['upright_step_cpu_ms']}"]
     found = ", ".join(f"{k} {v['found']}/{v['words']}" + (f" (upright twins {v['twin_found']}, lost against them "
                                                           f"{v['lost_vs_twin']})" if "twin_found" in v else "")
                       for k, v in summary["words_found"].items())

@@ -16,6 +16,14 @@ stroke's darkness mostly stays):
 
 A page with more than ``DENSE_MM2`` of ink (about 50 kanji; two hole shadows and dust cover
 ~65 mm²) is called inked without grouping: the grouping runs only on nearly empty pages.
+
+**A first look** settles most pages before any of that: steps 1-3 on the page at about
+``LOOK_DPI`` (the reduction the skew estimate sweeps, :class:`pipeline.engine.geometry.Reductions`,
+made once for both). More than ``LOOK_MM2`` of ink there is a page with text (or a picture), called
+inked; anything less is judged as above at ``WORK_DPI``. The look can only call a page inked, never
+blank: it cannot cost a page its text. At 75 DPI the benchmark's text pages show 320-3,070 mm² of
+ink, its blank sheets at most 70 (two hole shadows and dust), and every page it settled the full
+test called inked without grouping (``python -m benchmarks.blank``).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from pipeline.engine.geometry import ANALYSIS_DPI, Reductions, reductions_of
+
 WORK_DPI = 150
 EDGE_CROP = 0.015  # of each side
 BACKGROUND_PERCENTILE = 90
@@ -35,6 +45,8 @@ GAP_MM = 0.5  # ink pixels this close belong to one group (the strokes of a char
 SPECK_MM2 = 0.3  # groups smaller than this are dust or noise (a disc about 0.6 mm across)
 INK_MM2 = 0.5  # a page with less ink than this is blank
 DENSE_MM2 = 200.0  # this much ink: text (or a picture), no grouping needed
+LOOK_DPI = ANALYSIS_DPI  # the first look: on the reduction the skew estimate sweeps (75 DPI)
+LOOK_MM2 = 2 * DENSE_MM2  # this much ink at the first look: inked (and DENSE_MM2 or more at WORK_DPI)
 HOLE_MM = (4.0, 9.0)  # a punched hole's shadow is this wide (ISO 838: 6 mm), solid and round
 HOLE_BAND_MM = 25.0  # ... and its centre lies this close to an edge
 HOLE_FILL = 0.6  # share of its bounding box a hole's shadow fills (a disc: 0.785)
@@ -43,41 +55,57 @@ MM_PER_INCH = 25.4
 
 @dataclass(frozen=True)
 class InkReading:
-    """What the ink test saw: ``ink_mm2`` after specks and hole shadows, at ``dpi``."""
+    """What the ink test saw: ``ink_mm2`` after specks and hole shadows, at ``dpi`` (``first_look``:
+    settled at ~``LOOK_DPI``, where ``ink_mm2`` is all the ink, ungrouped)."""
 
     blank: bool
     ink_mm2: float
     background: int
     dpi: float
     seconds: float
+    first_look: bool = False
 
 
-def ink_test(image: Image.Image, dpi: int) -> InkReading:
-    """Whether ``image`` (a page at ``dpi``) is blank; see the module docstring."""
+def ink_test(image: Image.Image, dpi: int, reductions: Reductions | None = None, first_look: bool = True) -> InkReading:
+    """Whether ``image`` (a page at ``dpi``) is blank; see the module docstring. ``reductions``:
+    the page's grey reductions, shared with the skew estimate; ``first_look=False``: the page is
+    judged at ``WORK_DPI`` whatever the first look would have seen (to check the look against)."""
     started = time.perf_counter()
-    small, work_dpi = reduced_grey(image, dpi)
-    histogram = small.histogram()
-    background = background_level(histogram)
-    darkest_background = background - INK_CONTRAST
-    count = sum(histogram[: max(0, darkest_background + 1)])
-    px_mm2 = (MM_PER_INCH / work_dpi) ** 2
-    if INK_MM2 <= count * px_mm2 <= DENSE_MM2:
-        area = ink_area_mm2(np.asarray(small) <= darkest_background, work_dpi)
-    else:  # too little ink to matter, or so much that it is text (or a picture) whatever its shape
-        area = count * px_mm2
+    reductions = reductions_of(image, dpi, reductions)
+    looked = _first_look(reductions, started) if first_look else None
+    if looked is not None:
+        return looked
+    small, work_dpi = inner(*reductions.at(WORK_DPI))
+    background, count = ink_count(small)
+    area = count * (MM_PER_INCH / work_dpi) ** 2
+    if INK_MM2 <= area <= DENSE_MM2:
+        area = ink_area_mm2(np.asarray(small) <= background - INK_CONTRAST, work_dpi)
+    # else: too little ink to matter, or so much that it is text (or a picture) whatever its shape
     return InkReading(area < INK_MM2, round(area, 3), background, work_dpi, time.perf_counter() - started)
 
 
-def reduced_grey(image: Image.Image, dpi: int) -> tuple[Image.Image, float]:
-    """The page in grey at about ``WORK_DPI`` (box averages), less its outer edges, and its DPI."""
-    factor = max(1, round(dpi / WORK_DPI))
-    if image.mode not in ("L", "RGB"):
-        image = image.convert("L")
-    small = image.reduce(factor) if factor > 1 else image
-    if small.mode != "L":
-        small = small.convert("L")
+def _first_look(reductions: Reductions, started: float) -> InkReading | None:
+    """The page called inked when it shows over ``LOOK_MM2`` of ink at ~``LOOK_DPI``; else ``None``
+    (judged at ``WORK_DPI``)."""
+    small, look_dpi = inner(*reductions.at(LOOK_DPI))
+    background, count = ink_count(small)
+    area = count * (MM_PER_INCH / look_dpi) ** 2
+    if area <= LOOK_MM2:
+        return None
+    return InkReading(False, round(area, 3), background, look_dpi, time.perf_counter() - started, True)
+
+
+def inner(small: Image.Image, dpi: float) -> tuple[Image.Image, float]:
+    """A grey reduction of the page less its outer ``EDGE_CROP``, and its DPI."""
     dy, dx = int(small.height * EDGE_CROP), int(small.width * EDGE_CROP)
-    return small.crop((dx, dy, small.width - dx, small.height - dy)), dpi / factor
+    return small.crop((dx, dy, small.width - dx, small.height - dy)), dpi
+
+
+def ink_count(small: Image.Image) -> tuple[int, int]:
+    """(the paper's grey level, pixels at least ``INK_CONTRAST`` darker) of a grey image."""
+    histogram = small.histogram()
+    background = background_level(histogram)
+    return background, sum(histogram[: max(0, background - INK_CONTRAST + 1)])
 
 
 def background_level(histogram: list[int]) -> int:

@@ -4,12 +4,18 @@ The skew is measured the way Leptonica's ``pixFindSkewSweep`` does, on a page re
 75 DPI: ink pixels are projected onto rows (and onto columns, for vertical Japanese) along a
 sweep of angles, and the angle whose profile has the sharpest edges (the largest sum of squared
 differences between neighbouring bins) is the one the lines or columns run at. A sweep of
-±12 degrees at 1 degree, then ±1 at 0.1, costs ~10 ms an A4 page (under 1% of recognising it);
-a page found skewed is measured again at ~150 DPI (±0.5 at 0.05), which puts the angle within
-0.2 degree on pages skewed up to 12 degrees (``tests/unit/test_geometry.py``). A skewed page is
-turned back bicubically: bilinear lost a line in 24 at 6 degrees. Tesseract's own deskew angle
-(from its layout analysis) is right up to ~6 degrees, but beyond its lines break up: at 8-10
-degrees it read nothing.
+±12 degrees at 1 degree, then ±1 at 0.1, costs ~4 CPU ms an A4 page on the reduction the ink test
+made (~0.2% of recognising it; ~10 ms before the two shared it and the angles were projected
+together, the same angles); a page found skewed is measured again at ~150 DPI (±0.5 at 0.05),
+which puts the angle within 0.2 degree on pages skewed up to 12 degrees
+(``tests/unit/test_geometry.py``). A skewed page is turned back bicubically: bilinear lost a line
+in 24 at 6 degrees. Tesseract's own deskew angle (from its layout analysis) is right up to ~6
+degrees, but beyond its lines break up: at 8-10 degrees it read nothing.
+
+The page's grey reductions (:class:`Reductions`) are made once a page and shared with the ink test
+(:mod:`pipeline.engine.blank`): its first look and the sweep use the same ~75-DPI copy, and a
+skewed page's second measurement the ink test's ~150-DPI one when it made it. All the angles of a
+sweep are projected in one pass (one ``bincount`` over every angle's bins).
 """
 
 from __future__ import annotations
@@ -27,24 +33,65 @@ SHARPER_BY = 1.05  # an angle must beat the page as it is by 5%, or the page is 
 _TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
 
-def estimate_skew(image: Image.Image, dpi: int, limit_deg: float = 12.0) -> float:
+class Reductions:
+    """The page in grey reduced by box averages, each reduction made once and kept for the page:
+    the ink test and the skew estimate ask for the same ones (``at(75)``, ``at(150)``)."""
+
+    def __init__(self, image: Image.Image, dpi: int) -> None:
+        self.image = image
+        self.dpi = dpi
+        self._made: dict[int, Image.Image] = {}
+
+    def at(self, target_dpi: int) -> tuple[Image.Image, float]:
+        """The page in grey at about ``target_dpi`` (an integer factor finer or the page as it is),
+        and the DPI it is at."""
+        factor = max(1, round(self.dpi / target_dpi))
+        if factor not in self._made:
+            self._made[factor] = _grey_reduced(self.image, factor)
+        return self._made[factor], self.dpi / factor
+
+    @property
+    def made(self) -> tuple[float, ...]:
+        """The DPIs of the reductions made so far, in the order they were made."""
+        return tuple(self.dpi / factor for factor in self._made)
+
+
+def reductions_of(image: Image.Image, dpi: int, shared: Reductions | None) -> Reductions:
+    """``shared`` when it is this page's at this DPI, else new ones (a wrong page is never shared)."""
+    if shared is not None and shared.image is image and shared.dpi == dpi:
+        return shared
+    return Reductions(image, dpi)
+
+
+def _grey_reduced(image: Image.Image, factor: int) -> Image.Image:
+    """``image`` reduced ``factor`` times by box averages, in grey (colour reduced first: cheaper)."""
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("L")
+    small = image.reduce(factor) if factor > 1 else image
+    return small if small.mode == "L" else small.convert("L")
+
+
+def estimate_skew(
+    image: Image.Image, dpi: int, limit_deg: float = 12.0, reductions: Reductions | None = None
+) -> float:
     """The angle (degrees, counter-clockwise) the page's lines or columns run at; 0.0 if none.
 
     Swept on the page at ~``ANALYSIS_DPI``; an angle of ``REFINE_ABOVE`` or more is measured
     again at ~``FINE_DPI`` (to about 0.1 degree: at 6 degrees, 0.2 off cost a line of 24).
+    ``reductions``: the page's grey reductions when the ink test made them already.
     """
-    ys, xs = _ink_points(image, dpi, ANALYSIS_DPI)
+    reductions = reductions_of(image, dpi, reductions)
+    ys, xs = _ink_points(reductions, ANALYSIS_DPI)
     if len(ys) < MIN_POINTS:
         return 0.0
     coarse = np.arange(-limit_deg, limit_deg + 1e-6, 1.0)
-    rows = [_sharpness(_project(ys, xs, a, True)) for a in coarse]
-    cols = [_sharpness(_project(ys, xs, a, False)) for a in coarse]
-    along_rows = max(rows) / np.mean(rows) >= max(cols) / np.mean(cols)  # the sharper peak over its own sweep
+    rows, cols = profile_sharpness(ys, xs, coarse, True), profile_sharpness(ys, xs, coarse, False)
+    along_rows = rows.max() / rows.mean() >= cols.max() / cols.mean()  # the sharper peak over its own sweep
     first = float(coarse[int(np.argmax(rows if along_rows else cols))])
     angle = _sweep(ys, xs, along_rows, first, 1.0, 0.1)
     if angle is None or abs(angle) < REFINE_ABOVE:
         return 0.0 if angle is None else round(-angle, 2)
-    ys, xs = _ink_points(image, dpi, FINE_DPI)
+    ys, xs = _ink_points(reductions, FINE_DPI)
     fine = _sweep(ys, xs, along_rows, angle, 0.5, 0.05)
     return round(-(angle if fine is None else fine), 2)
 
@@ -52,17 +99,11 @@ def estimate_skew(image: Image.Image, dpi: int, limit_deg: float = 12.0) -> floa
 def _sweep(ys: np.ndarray, xs: np.ndarray, along_rows: bool, centre: float, span: float, step: float) -> float | None:
     """The sharpest angle within ``centre`` ± ``span``; ``None`` when it is no sharper than 0."""
     angles = np.arange(centre - span, centre + span + 1e-6, step)
-    scores = [_sharpness(_project(ys, xs, a, along_rows)) for a in angles]
-    best = int(np.argmax(scores))
-    if scores[best] < SHARPER_BY * _sharpness(_project(ys, xs, 0.0, along_rows)):
+    scores = profile_sharpness(ys, xs, np.append(angles, 0.0), along_rows)
+    best = int(np.argmax(scores[:-1]))
+    if scores[best] < SHARPER_BY * scores[-1]:
         return None
     return float(angles[best])
-
-
-def _project(ys: np.ndarray, xs: np.ndarray, angle_deg: float, along_rows: bool) -> np.ndarray:
-    """Each ink pixel's row (or column) once the page is sheared by ``angle_deg``."""
-    slope = np.tan(np.radians(angle_deg))
-    return ys - xs * slope if along_rows else xs + ys * slope
 
 
 def straighten(image: Image.Image, skew_deg: float) -> Image.Image:
@@ -76,20 +117,28 @@ def turn(image: Image.Image, degrees: int) -> Image.Image:
     return image.transpose(_TURNS[degrees % 360]) if degrees % 360 else image
 
 
-def _ink_points(image: Image.Image, dpi: int, at_dpi: int) -> tuple[np.ndarray, np.ndarray]:
+def _ink_points(reductions: Reductions, at_dpi: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column coordinates of the dark pixels of the page reduced to ~``at_dpi``."""
-    grey = image if image.mode == "L" else image.convert("L")
-    factor = max(1, round(dpi / at_dpi))
-    small = grey.reduce(factor) if factor > 1 else grey
-    ys, xs = np.nonzero(np.asarray(small) < INK_LEVEL)
+    small, _ = reductions.at(at_dpi)
+    ys, xs = np.divmod(np.flatnonzero(np.asarray(small) < INK_LEVEL), small.width)  # 2-D nonzero: 5x slower
     if len(ys) > MAX_POINTS:
         step = len(ys) // MAX_POINTS + 1
         ys, xs = ys[::step], xs[::step]
     return ys.astype(np.float32), xs.astype(np.float32)
 
 
-def _sharpness(coordinates: np.ndarray) -> float:
-    """Sum of squared differences of the projection profile (sharp line edges score high)."""
-    profile = np.bincount(np.round(coordinates - coordinates.min()).astype(np.int64)).astype(np.float64)
-    steps = np.diff(profile)
-    return float(np.dot(steps, steps))
+def profile_sharpness(ys: np.ndarray, xs: np.ndarray, angles: np.ndarray, along_rows: bool) -> np.ndarray:
+    """For each of ``angles``: the sum of squared differences between neighbouring bins of the ink
+    pixels' projection profile once the page is sheared by that angle (sharp line edges score high).
+
+    Every angle's profile is counted in one ``bincount``, each in its own stretch of bins."""
+    slopes = np.tan(np.radians(angles))[:, None]
+    coordinates = ys - xs * slopes if along_rows else xs + ys * slopes
+    bins = np.round(coordinates - coordinates.min(axis=1, keepdims=True)).astype(np.int64)
+    lasts = bins.max(axis=1)
+    width = int(lasts.max()) + 2  # a zero bin after the longest profile
+    offsets = np.arange(len(angles))[:, None] * width
+    profiles = np.bincount((bins + offsets).ravel(), minlength=len(angles) * width).reshape(len(angles), width)
+    steps = np.diff(profiles, axis=1)
+    ends = profiles[np.arange(len(angles)), lasts]  # the step from a profile's last bin to nothing is no edge
+    return (steps * steps).sum(axis=1).astype(np.float64) - (ends * ends).astype(np.float64)

@@ -24,6 +24,7 @@ from typing import NamedTuple, Protocol
 
 from pipeline.engine.blank import InkReading, ink_test
 from pipeline.engine.documents import OpenedDocument, PageInput
+from pipeline.engine.geometry import Reductions
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
 from pipeline.engine.resolution import at_most
@@ -140,11 +141,12 @@ class OcrStage:
         started = time.perf_counter()
         image, dpi = at_most(page_input.image, page_input.dpi or self.settings.dpi, self.settings.max_read_dpi)
         decode_s += time.perf_counter() - started  # a finer scan's reduction is part of preparing its pixels
-        ink = ink_test(image, dpi) if self.settings.skip_blank else None
+        reductions = Reductions(image, dpi)  # made once, for the ink test and the skew estimate
+        ink = ink_test(image, dpi, reductions) if self.settings.skip_blank else None
         if ink is not None and ink.blank:
             image.close()
             return blank_page(page_input, decode_s, dpi, ink)
-        reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry)
+        reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry, reductions)
         started = time.perf_counter()
         text = clean_text(reading.text)
         geometry = {k: round(v, 4) for k, v in reading.seconds.items() if k != "ocr_s"}

@@ -10,7 +10,8 @@ import pytest
 from benchmarks.blank import SamplePage, blank_pages, faint_lines, faint_pages, verdicts
 from benchmarks.scanned import scanned_pages
 from pipeline.devstack.samples import encode
-from pipeline.engine.blank import group_pixels, ink_test
+from pipeline.engine.blank import DENSE_MM2, LOOK_DPI, WORK_DPI, group_pixels, ink_test
+from pipeline.engine.geometry import Reductions, estimate_skew
 from pipeline.engine.stage import OcrStage
 from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
@@ -35,6 +36,25 @@ def test_nearly_empty_and_faint_pages_with_text_are_not(page) -> None:
 def test_no_scanned_page_of_any_kind_is_blank() -> None:
     for page in scanned_pages(lines=6):
         assert [r[1] for r in verdicts(SamplePage(page.key, None, "bytes", True, page.data))] == [False], page.kind
+
+
+def test_a_page_the_first_look_settles_is_one_the_full_test_calls_inked_without_grouping() -> None:
+    """The look at 75 DPI calls a page inked only when the test at 150 DPI would have, by its
+    ``DENSE_MM2`` rule alone (no grouping), and it settles every scanned kind's text page."""
+    for page in scanned_pages(lines=6):
+        image, dpi = SamplePage(page.key, None, "bytes", True, page.data).decoded()[0]
+        look, full = ink_test(image, dpi), ink_test(image, dpi, first_look=False)
+        assert look.first_look and not look.blank, (page.kind, look)
+        assert not full.blank and full.ink_mm2 > DENSE_MM2, (page.kind, full)
+
+
+def test_nearly_empty_pages_are_judged_at_150_dpi_on_the_reduction_the_skew_estimate_reuses() -> None:
+    for page in (FAINT[0], BLANK[3]):  # a faint line; punched holes and noise
+        shared = Reductions(page.image, 300)
+        reading = ink_test(page.image, 300, shared)
+        assert not reading.first_look and reading.dpi == WORK_DPI
+        estimate_skew(page.image, 300, reductions=shared)
+        assert shared.made == (LOOK_DPI, WORK_DPI)  # nothing reduced twice
 
 
 def test_groups_join_pixels_within_reach_and_not_across_the_edge() -> None:

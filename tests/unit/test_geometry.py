@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from benchmarks import scanned
 from pipeline.engine.documents import OpenedDocument
-from pipeline.engine.geometry import estimate_skew, straighten, turn
+from pipeline.engine.geometry import Reductions, estimate_skew, profile_sharpness, straighten, turn
 from pipeline.engine.resolution import at_most, from_paper_size, image_resolution, square_pixels
 
 
@@ -87,6 +88,27 @@ def test_straighten_and_turn_undo_what_the_scanner_did() -> None:
     assert abs(estimate_skew(straighten(page.rotate(5, expand=True, fillcolor=255), 5.0), 300)) < 0.3
     turned = page.rotate(90, expand=True)
     assert turn(turned, 270).tobytes() == page.tobytes()
+
+
+def test_each_angles_profile_is_scored_on_its_own_bins() -> None:
+    """Rows 0, 0, 1, 3 make the profile 2, 1, 0, 1: steps -1, -1, +1, sharpness 3 (no edge counted
+    past its ends), the same when a longer profile (the points sheared by 45 degrees) is scored
+    in the same pass."""
+    ys, xs = np.array([0, 0, 1, 3], np.float32), np.array([0, 4, 0, 0], np.float32)
+    assert profile_sharpness(ys, xs, np.array([0.0]), True).tolist() == [3.0]
+    both = profile_sharpness(ys, xs, np.array([0.0, -45.0]), True)  # rows 0, 4, 1, 3: profile 1,1,0,1,1
+    assert both.tolist() == [3.0, 2.0]
+
+
+def test_the_skew_is_measured_on_the_reductions_it_is_given_and_only_its_own_pages() -> None:
+    page = _decoded(scanned.scanned_pages(("upright-300",), lines=12)[0].data)
+    skewed = page.rotate(6.0, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    shared = Reductions(skewed, 300)
+    assert abs(estimate_skew(skewed, 300, reductions=shared) - 6.0) <= 0.2
+    assert shared.made == (75.0, 150.0)  # swept at 75 DPI, measured again at 150
+    other = Reductions(page, 300)
+    assert abs(estimate_skew(skewed, 300, reductions=other) - 6.0) <= 0.2, "another page's are not used"
+    assert other.made == ()
 
 
 def _decoded(data: bytes) -> Image.Image:
