@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from pipeline.engine.stage import EngineStamp, OcrStage, assemble_document, decode_page
 from pipeline.errors import ObjectChanged
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 
 if TYPE_CHECKING:
     from pipeline.engine.documents import OpenedDocument
-    from pipeline.engine.stage import EngineStamp, OcrStage
 
 
 def is_long(page_count: int, split_pages: int) -> bool:
@@ -41,8 +41,6 @@ def page_ranges(page_count: int, split_pages: int) -> list[tuple[int, int]]:
 
 def read_range(stage: OcrStage, opened: OpenedDocument, first: int, last: int) -> list[PageResult]:
     """OCR pages ``first..last`` of an opened document, one page in memory at a time."""
-    from pipeline.engine.stage import decode_page
-
     return [stage.recognise(*decode_page(opened, number)) for number in range(first, last + 1)]
 
 
@@ -114,8 +112,6 @@ class Parts:
 
     def document(self, seconds: float | None = None) -> Document:
         """The document, its pages in order (``seconds``: what it took, by default the ranges' sum)."""
-        from pipeline.engine.stage import assemble_document
-
         d = self.doc
         return assemble_document(d.job, d.fetched, d.content_type, list(self.pages.values()),
                                  self.seconds if seconds is None else seconds, d.engine_stamp)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from pipeline.engine.split import Parts, page_ranges
@@ -254,20 +255,22 @@ class StreamService:
 
     def _abandoned(self, task: Task) -> bool:
         """A range of a split job that has already failed (or whose message is gone): not read."""
-        if not task.first:
-            return False
-        message_id, index = task.owner
+        return bool(task.first) and self._open_job(task.owner) is None
+
+    def _open_job(self, owner: tuple[str, int]) -> InFlight | None:
+        """The in-flight message of the job ``owner`` names, unless it is gone or the job has failed."""
+        message_id, index = owner
         entry = self.inflight.get(message_id)
-        return entry is None or index in entry.failures
+        return None if entry is None or index in entry.failures else entry
 
     # --- results ---------------------------------------------------------------------------
     def _on_result(self, task: Task, result: Any) -> None:
         seconds = time.monotonic() - task.submitted
         self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
-        message_id, index = task.owner
-        entry = self.inflight.get(message_id)
-        if entry is None or index in entry.failures:
+        entry = self._open_job(task.owner)
+        if entry is None:
             return
+        index = task.owner[1]
         if isinstance(result, Failure):  # a whole job, or one range of a split one: the job fails
             if task.first and index in entry.splits:
                 parts = entry.splits[index].parts
@@ -362,7 +365,8 @@ class StreamService:
 
     def reading(self) -> ServiceReading:
         """What the scaling publisher needs of the service now (one SQS call: the queue's depth)."""
-        recent = [(int(r["pages"]), float(r.get("ocr_s", 0.0))) for r in list(self.records)[-RECENT_RECORDS:]]
+        last = islice(reversed(self.records), RECENT_RECORDS)  # not a copy of every record kept
+        recent = [(int(r["pages"]), float(r.get("ocr_s", 0.0))) for r in last]
         return ServiceReading(visible=self.queue.depth()["visible"], workers=self.pool.size, pages=self.metrics.pages,
                               uptime_s=time.monotonic() - self.started_at,
                               dead_lettered=self.counts[ledger.DEAD_LETTERED], recent=recent)

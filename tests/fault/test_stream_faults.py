@@ -114,7 +114,10 @@ def test_an_actor_that_crashes_is_replaced_and_its_page_retried(settings, resour
     assert CRASH_FLAG.exists(), "the crash happened"
     # released: the crashed worker's tasks only (the page it was reading, and at most the other task
     # it ran meanwhile: the pool gives a worker per_worker tasks), never the other workers' messages
-    assert 1 <= service.counts["released"] <= service.pool.per_worker < len(objects)
+    released = service.counts["released"]
+    assert released >= 1, "the crashed worker's page was released for a retry"
+    assert released <= service.pool.per_worker, "only the crashed worker's tasks were released"
+    assert released < len(objects), "never every message"
     assert indexed_keys(settings)["crash/marked.png"] == 1, "the crashed page was read again and indexed once"
     assert_invariant(settings, resources, sqs, set(objects), {})
 
