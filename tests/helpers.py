@@ -10,8 +10,7 @@ from pipeline.errors import OcrClusterError
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import make_client, refresh
 from pipeline.sources.dlq import peek
-from pipeline.sources.messages import parse_body
-from pipeline.sources.sqs import SqsQueue
+from pipeline.sources.sqs import SqsQueue, parse_body
 
 
 def upload(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:

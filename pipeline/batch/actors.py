@@ -65,7 +65,7 @@ class OcrBatch:
         """``batch``: a pyarrow table of job rows; returns a table of result rows."""
         import pyarrow as pa
 
-        from pipeline.sources.ahead import in_turn
+        from pipeline.sources.fetch import in_turn
 
         rows = batch.to_pylist()
         fetches = in_turn(self.fetcher.fetch, [row_job(row) for row in rows])

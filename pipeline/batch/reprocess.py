@@ -24,8 +24,7 @@ from pipeline.errors import BadMessage, ConfigError
 from pipeline.models import Job
 from pipeline.settings import Settings
 from pipeline.sources.dlq import error_class_of
-from pipeline.sources.messages import parse_body
-from pipeline.sources.sqs import Message, SqsQueue, queue_arn
+from pipeline.sources.sqs import Message, SqsQueue, parse_body, queue_arn
 
 ERROR_ATTRIBUTES = ("ErrorClass", "ErrorReason", "ErrorDetail", "OriginalMessageId", "ReceiveCount")
 UNSUPPORTED = {"NotImplemented", "UnsupportedOperation", "InvalidAction", "UnknownOperationException",

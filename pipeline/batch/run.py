@@ -128,7 +128,7 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
     ds = ray.data.from_items([job_row(job, tag) for job, tag in largest_first(items, blocks)],
                              override_num_blocks=blocks)
     split_pages = settings.split_pages if pool_shape(slots, 2)[0] > 1 else 0  # one slot: nothing to spread
-    batch_size = MAX_ROWS_PER_BLOCK if blocks < len(items) else 1  # several a block: fetched ahead (sources.ahead)
+    batch_size = MAX_ROWS_PER_BLOCK if blocks < len(items) else 1  # several a block: fetched ahead (sources.fetch)
     ds = ds.map_batches(OcrBatch, fn_constructor_args=(settings, env, split_pages), batch_size=batch_size,
                         batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size), num_cpus=cpus_each)
     with ProgressBar(len(items), enabled=progress) as bar:

@@ -23,8 +23,7 @@ from pipeline.fleet.scaling import ServiceReading
 from pipeline.models import Document, Failure, Job
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import BulkWriter
-from pipeline.sources.messages import parse_body
-from pipeline.sources.sqs import Message, SqsQueue
+from pipeline.sources.sqs import Message, SqsQueue, parse_body
 from pipeline.stream import ledger
 from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.intake import Intake

@@ -54,10 +54,10 @@ class OcrWorker:
         """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
         hand it back split into page ranges.
 
-        A small object (``sources.ahead.small``) is downloaded while another task holds the engine;
+        A small object (``sources.fetch.small``) is downloaded while another task holds the engine;
         any other is downloaded once this task has it, so one large object is in memory at a time.
         """
-        from pipeline.sources.ahead import small
+        from pipeline.sources.fetch import small
 
         fetched = None
         if small(job):  # its download and the look for an earlier reading need no engine

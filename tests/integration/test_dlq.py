@@ -14,8 +14,7 @@ from botocore.stub import Stubber
 from pipeline.batch.reprocess import redrive, reprocess
 from pipeline.cli import main
 from pipeline.models import Job
-from pipeline.sources.messages import native_body, parse_body
-from pipeline.sources.sqs import Message, SqsQueue
+from pipeline.sources.sqs import Message, SqsQueue, native_body, parse_body
 from tests import inputs
 from tests.helpers import dlq_reasons, indexed_keys, queue_depth, upload
 

@@ -1,4 +1,4 @@
-"""Small objects fetched ahead of their turn (pipeline.sources.ahead), on real local files."""
+"""Small objects fetched ahead of their turn (pipeline.sources.fetch), on real local files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import ObjectMissing
 from pipeline.models import Job
-from pipeline.sources.ahead import AHEAD_MAX_BYTES, in_turn
+from pipeline.sources.fetch import AHEAD_MAX_BYTES, in_turn
 from pipeline.sources.listing import LOCAL_SCHEME, fetch_local
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.errors import BadMessage
 from pipeline.models import Job
-from pipeline.sources.messages import native_body, parse_body
+from pipeline.sources.sqs import native_body, parse_body
 
 HOSTILE_KEYS = [
     "scans/with space.png",
