@@ -1,22 +1,86 @@
-"""The ledger: what becomes of a message once every job it names has an outcome.
+"""The ledger: each message in flight, what each job it names has become, and what becomes of
+the message once every job has an outcome.
 
 - every job indexed                 -> delete the message (ten to a request)
 - a permanent failure, none transient -> DLQ now with ErrorClass/ErrorReason, delete the original
 - a transient failure               -> release for a retry after a backoff; on the queue's last
                                        allowed receive, DLQ now so the reason is kept
+
+Finished messages stay in flight (heartbeated) until settled, and are settled together: when ten
+are finished (one delete request), when the oldest has waited ``SETTLE_DELAY_S``, or at once when
+the service is in a hurry (draining, or nothing else on its way).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.models import Failure
+from pipeline.engine.split import Parts
+from pipeline.models import Document, Failure, Job
 from pipeline.sources.sqs import Message, SqsQueue
 
 log = logging.getLogger("ocr_cluster.ledger")
 
 INDEXED, DEAD_LETTERED, RELEASED = "indexed", "dead-lettered", "released"
+SETTLE_DELAY_S = 0.5  # finished messages wait at most this long for nine more to share a delete
+SETTLE_TOGETHER = 10  # SQS's most messages a delete request
+
+
+@dataclass
+class SplitJob:
+    """A split job: its ranges' results so far, and where its bytes live."""
+
+    parts: Parts
+    owner: str  # the worker whose object store holds the bytes
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class InFlight:
+    """One received message and the state of each job it names."""
+
+    message: Message
+    jobs: list[Job]
+    received_at: float
+    done: dict[int, Document | None] = field(default_factory=dict)  # job index -> indexed doc
+    failures: dict[int, Failure] = field(default_factory=dict)
+    splits: dict[int, SplitJob] = field(default_factory=dict)
+    recognised: int = 0  # jobs whose OCR is over (buffered for the bulk writer, indexed or failed)
+
+    @property
+    def ocr_open(self) -> bool:
+        """Some job of this message still needs a worker."""
+        return self.recognised < len(self.jobs)
+
+    @property
+    def resolved(self) -> bool:
+        """Every job indexed or failed."""
+        return len(self.done) + len(self.failures) >= len(self.jobs)
+
+    def fail(self, index: int, failure: Failure, first: int = 0, last: int = 0) -> None:
+        """Job ``index`` failed (a range ``first``..``last`` of it, when split: the record names its pages)."""
+        split = self.splits.pop(index, None)
+        if split is not None and first:
+            split.parts.fail(first, last, failure)
+            failure = split.parts.failure() or failure
+        self.failures[index] = failure
+        self.recognised += 1
+
+    def range_read(self, index: int, pages: list) -> Document | None:
+        """A range of split job ``index`` is read: the whole document once its last range is in."""
+        split = self.splits[index]
+        split.parts.add(pages)
+        if not split.parts.complete:
+            return None
+        del self.splits[index]
+        return split.parts.document(time.perf_counter() - split.started)
+
+    def outcome(self) -> MessageOutcome:
+        """What the ledger settles for this message."""
+        return MessageOutcome(self.message, list(self.failures.values()), len(self.done))
 
 
 @dataclass
@@ -26,6 +90,33 @@ class MessageOutcome:
     message: Message
     failures: list[Failure] = field(default_factory=list)
     documents: int = 0
+
+
+class Settler:
+    """Settles finished messages together (see the module docstring); ``counted(result, error_class)``
+    hears each settled message's result."""
+
+    def __init__(self, queue: SqsQueue, counted: Callable[[str, str], None]) -> None:
+        self.queue = queue
+        self.counted = counted
+        self.since = 0.0  # when the oldest finished message still to settle finished
+
+    def settle_finished(self, inflight: dict[str, InFlight], hurry: bool) -> None:
+        """Take the finished messages out of ``inflight`` and settle them, when due."""
+        finished = [m for m, e in inflight.items() if e.resolved]
+        if not self._due(len(finished), hurry):
+            return
+        self.since = 0.0
+        outcomes = [inflight.pop(m).outcome() for m in finished]
+        for outcome, result in settle_all(self.queue, outcomes):
+            self.counted(result, outcome.failures[0].error_class if outcome.failures else "")
+
+    def _due(self, finished: int, hurry: bool) -> bool:
+        if not finished:
+            return False
+        if not self.since:
+            self.since = time.monotonic()
+        return hurry or finished >= SETTLE_TOGETHER or time.monotonic() - self.since >= SETTLE_DELAY_S
 
 
 def retry_delay(receive_count: int, base_s: int = 5, cap_s: int = 300) -> int:

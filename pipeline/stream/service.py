@@ -13,7 +13,6 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -27,6 +26,7 @@ from pipeline.sources.sqs import Message, SqsQueue, parse_body
 from pipeline.stream import ledger
 from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.intake import Intake
+from pipeline.stream.ledger import InFlight, Settler, SplitJob
 from pipeline.stream.metrics import StreamMetrics
 from pipeline.stream.workers import JobSplit, Task, WorkerPool
 
@@ -34,42 +34,9 @@ log = logging.getLogger("ocr_cluster.stream")
 
 HOLD_S = 1.0  # quick objects: hold about this much work per worker, so SQS is read ten at a time
 MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its objects
-SETTLE_DELAY_S = 0.5  # finished messages wait at most this long for nine more to share a delete
 TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
-
-
-@dataclass
-class _Split:
-    """A split job: its ranges' results so far, and where its bytes live."""
-
-    parts: Parts
-    owner: str  # the worker whose object store holds the bytes
-    started: float = field(default_factory=time.perf_counter)
-
-
-@dataclass
-class InFlight:
-    """One received message and the state of each job it names."""
-
-    message: Message
-    jobs: list[Job]
-    received_at: float
-    done: dict[int, Document | None] = field(default_factory=dict)  # job index -> indexed doc
-    failures: dict[int, Failure] = field(default_factory=dict)
-    splits: dict[int, _Split] = field(default_factory=dict)
-    recognised: int = 0  # jobs whose OCR is over (buffered for the bulk writer, indexed or failed)
-
-    @property
-    def ocr_open(self) -> bool:
-        """Some job of this message still needs a worker."""
-        return self.recognised < len(self.jobs)
-
-    @property
-    def resolved(self) -> bool:
-        """Every job indexed or failed."""
-        return len(self.done) + len(self.failures) >= len(self.jobs)
 
 
 class StreamService:
@@ -111,7 +78,7 @@ class StreamService:
         self.records: deque[dict[str, Any]] = deque(maxlen=None if keep_records else RECENT_RECORDS)
         self.publish_failures = 0
         self.task_s = 0.0  # moving average of a task's seconds, submitted -> result
-        self.resolved_since = 0.0  # when the oldest finished message still to settle finished
+        self.settler = Settler(queue_, self._count)
 
     # --- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -271,32 +238,21 @@ class StreamService:
             return
         index = task.owner[1]
         if isinstance(result, Failure):  # a whole job, or one range of a split one: the job fails
-            if task.first and index in entry.splits:
-                parts = entry.splits[index].parts
-                parts.fail(task.first, task.last, result)
-                result = parts.failure() or result
-            entry.failures[index] = result
-            entry.recognised += 1
-            entry.splits.pop(index, None)
+            entry.fail(index, result, task.first, task.last)
         elif isinstance(result, JobSplit):
             self._split(entry, index, task.job, result)
-        elif isinstance(result, list):
-            self._range_done(entry, index, result)
+        elif isinstance(result, list):  # a range of a split job
+            doc = entry.range_read(index, result)
+            if doc is not None:
+                self._to_buffer(entry, index, doc)
         else:
             self._to_buffer(entry, index, result)
 
     def _split(self, entry: InFlight, index: int, job: Job, split: JobSplit) -> None:
-        entry.splits[index] = _Split(Parts(split.doc), split.owner)
+        entry.splits[index] = SplitJob(Parts(split.doc), split.owner)
         owner = (entry.message.message_id, index)
         for first, last in page_ranges(split.doc.page_count, self.s.split_pages):
             self.range_pending.append(Task(owner, job, first, last, data_ref=split.data_ref))
-
-    def _range_done(self, entry: InFlight, index: int, pages: list) -> None:
-        state = entry.splits[index]
-        state.parts.add(pages)
-        if state.parts.complete:
-            del entry.splits[index]
-            self._to_buffer(entry, index, state.parts.document(time.perf_counter() - state.started))
 
     def _to_buffer(self, entry: InFlight, index: int, doc: Document) -> None:
         entry.recognised += 1
@@ -334,25 +290,9 @@ class StreamService:
                                                "clean_s": p.clean_s, "geometry_s": p.geometry_s,
                                                "source": p.source} for p in doc.pages]})
 
-    def _settle_due(self, finished: int) -> bool:
-        """Settle now: ten finished (one delete request), the oldest waited ``SETTLE_DELAY_S``, or
-        nothing else is on its way (finished messages stay in flight, heartbeated, until settled)."""
-        if not finished:
-            return False
-        if not self.resolved_since:
-            self.resolved_since = time.monotonic()
-        return (finished >= 10 or time.monotonic() - self.resolved_since >= SETTLE_DELAY_S
-                or self.stopping.is_set() or not self._work_on_its_way())
-
     def _settle_resolved(self, force: bool = False) -> None:
-        finished = [m for m, e in self.inflight.items() if e.resolved]
-        if not (force or self._settle_due(len(finished))):
-            return
-        self.resolved_since = 0.0
-        resolved = [self.inflight.pop(m) for m in finished]
-        outcomes = [ledger.MessageOutcome(e.message, list(e.failures.values()), len(e.done)) for e in resolved]
-        for outcome, result in ledger.settle_all(self.queue, outcomes):
-            self._count(result, outcome.failures[0].error_class if outcome.failures else "")
+        hurry = force or self.stopping.is_set() or not self._work_on_its_way()
+        self.settler.settle_finished(self.inflight, hurry)
 
     def _count(self, result: str, error_class: str = "") -> None:
         self.metrics.message_settled(result, error_class)
