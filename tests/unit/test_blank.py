@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from PIL import Image
 
 from benchmarks.blank import SamplePage, blank_pages, faint_lines, faint_pages, verdicts
 from benchmarks.scanned import scanned_pages
 from pipeline.devstack.samples import encode
-from pipeline.engine.blank import DENSE_MM2, LOOK_DPI, WORK_DPI, group_pixels, ink_test
+from pipeline.engine.blank import DENSE_MM2, LOOK_DPI, LOOK_MM2, WORK_DPI, group_pixels, ink_test
 from pipeline.engine.geometry import Reductions, estimate_skew
 from pipeline.engine.stage import OcrStage
 from pipeline.models import FetchedObject, Job
@@ -46,6 +47,21 @@ def test_a_page_the_first_look_settles_is_one_the_full_test_calls_inked_without_
         look, full = ink_test(image, dpi), ink_test(image, dpi, first_look=False)
         assert look.first_look and not look.blank, (page.kind, look)
         assert not full.blank and full.ink_mm2 > DENSE_MM2, (page.kind, full)
+
+
+def test_a_small_object_with_text_is_settled_by_the_first_look_and_a_white_one_is_still_blank() -> None:
+    """A one-line slip and a five-line receipt (20-250 mm² of ink: under the A4 bounds) are called
+    inked at the first look, their bounds scaled to their area, with no grouping; a white slip
+    is still blank."""
+    from benchmarks.smalldocs import small_docs
+
+    for doc in small_docs(2, "line") + small_docs(2, "receipt"):
+        image, dpi = SamplePage(doc.key, None, "bytes", True, doc.data).decoded()[0]
+        reading = ink_test(image, dpi)
+        assert reading.first_look and not reading.blank, (doc.key, reading)
+        assert reading.ink_mm2 < LOOK_MM2  # an A4 page showing this little ink is not settled by the look
+    white = Image.new("L", (600, 120), 255)
+    assert ink_test(white, 300).blank
 
 
 def test_nearly_empty_pages_are_judged_at_150_dpi_on_the_reduction_the_skew_estimate_reuses() -> None:
