@@ -23,11 +23,11 @@ from typing import Any
 
 from pipeline.batch.actors import OcrBatch, job_row, peak_rss_mb
 from pipeline.batch.progress import ProgressBar
+from pipeline.batch.write import OpenSearchDatasink, empty_outcome, merge_outcome
 from pipeline.fleet.raycluster import worker_env
 from pipeline.models import Job
 from pipeline.settings import Settings
-from pipeline.sinks.opensearch_datasink import OpenSearchDatasink, empty_outcome, merge_outcome
-from pipeline.sources.listing import list_sources, split_existing
+from pipeline.sources.listing import list_sources
 from pipeline.sources.s3 import ListingFilter
 
 RESERVED_CPUS = 0.5  # left to the write tasks
@@ -89,7 +89,7 @@ def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | N
     announce(f"listed {len(jobs):,} objects in {time.monotonic() - started:.1f} s", progress)
     skipped: list[Job] = []
     if skip_existing:
-        from pipeline.sinks.opensearch import make_client
+        from pipeline.sinks.opensearch import make_client, split_existing
 
         jobs, skipped = split_existing(make_client(settings), settings.index, jobs)
         announce(f"{len(skipped):,} already indexed, {len(jobs):,} to do", progress)

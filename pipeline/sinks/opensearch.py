@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import IndexRejected, IndexUnavailable, OcrClusterError
+from pipeline.models import Job
 from pipeline.settings import Settings
 
 INDEX_BODY: dict[str, Any] = {
@@ -44,6 +45,7 @@ INDEX_BODY: dict[str, Any] = {
     },
 }
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+LOOKUP_BATCH = 1000  # ids per mget when a backfill looks for versions already indexed
 
 
 def make_client(settings: Settings) -> Any:
@@ -258,3 +260,13 @@ def existing_versions(client: Any, index: str, doc_ids: list[str]) -> set[str]:
         return set()
     response = client.mget(index=index, body={"ids": doc_ids}, _source=False)
     return {d["_id"] for d in response.get("docs", []) if d.get("found")}
+
+
+def split_existing(client: Any, index: str, jobs: list[Job]) -> tuple[list[Job], list[Job]]:
+    """``(to_do, already_indexed)``: ids looked up ``LOOKUP_BATCH`` at a time with one ``mget`` each."""
+    if not client.indices.exists(index=index):
+        return jobs, []
+    found: set[str] = set()
+    for start in range(0, len(jobs), LOOKUP_BATCH):
+        found |= existing_versions(client, index, [j.doc_id for j in jobs[start : start + LOOKUP_BATCH]])
+    return [j for j in jobs if j.doc_id not in found], [j for j in jobs if j.doc_id in found]

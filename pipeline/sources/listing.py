@@ -19,7 +19,6 @@ from pipeline.models import FetchedObject, Job
 from pipeline.sources.s3 import ListingFilter, content_digest, list_jobs
 
 LOCAL_SCHEME = "file://"
-LOOKUP_BATCH = 1000
 
 
 def list_sources(sources: Iterable[str], keep: ListingFilter, limit: int | None = None, s3: Any = None) -> list[Job]:
@@ -73,18 +72,6 @@ def fetch_local(job: Job, max_bytes: int) -> FetchedObject:
         raise errors.AccessDenied(f"the file cannot be read: {path}") from None
     return FetchedObject(data, len(data), f"{stat.st_size}-{stat.st_mtime_ns}", "", time.perf_counter() - started,
                          content_digest(data))
-
-
-def split_existing(client: Any, index: str, jobs: list[Job]) -> tuple[list[Job], list[Job]]:
-    """``(to_do, already_indexed)``: ids looked up ``LOOKUP_BATCH`` at a time with one ``mget`` each."""
-    from pipeline.sinks.opensearch import existing_versions
-
-    if not client.indices.exists(index=index):
-        return jobs, []
-    found: set[str] = set()
-    for start in range(0, len(jobs), LOOKUP_BATCH):
-        found |= existing_versions(client, index, [j.doc_id for j in jobs[start : start + LOOKUP_BATCH]])
-    return [j for j in jobs if j.doc_id not in found], [j for j in jobs if j.doc_id in found]
 
 
 def parse_since(value: str) -> datetime:

@@ -1,4 +1,6 @@
-"""A Ray Data datasink around :class:`~pipeline.sinks.opensearch.BulkWriter` for batch result rows.
+"""The backfill's write step: a Ray Data datasink around :class:`~pipeline.sinks.opensearch.BulkWriter`
+for the OCR pass's result rows (in the batch runtime's room: it routes the rows a pass deferred and
+runs in Ray's write tasks, which take the driver's environment; the sinks it writes to know no Ray).
 
 Each write task bulk-indexes the documents of its rows (one bulk request per ``min_rows`` rows,
 bounded by the writer's byte/count limits), reads every item's answer, and turns refused items
