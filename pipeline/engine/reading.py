@@ -164,7 +164,7 @@ def _with_vertical_blocks(
     draw = ImageDraw.Draw(rest)
     for box, _ in regions:
         draw.rectangle(_grown(box, image), fill=255 if rest.mode == "L" else "white")
-    again = engine.read_vertical(rest, _left(deadline), dpi)
+    again = engine.read_lines(rest, _left(deadline), dpi, vertical=True)
     _charge(reading.seconds, "vertical_s", again.seconds)
     weak_chars = [max(1, len(b.text.strip())) for b in weak]
     weak_confidence = sum(b.confidence * n for b, n in zip(weak, weak_chars, strict=True)) / max(1, sum(weak_chars))
@@ -232,8 +232,11 @@ def _try_turning(
     if degrees == 0 or confidence < options.rotate_min_confidence:
         return None
     page = turn(image, degrees)
-    recognised = engine.recognise(page, _left(deadline), dpi, layout=engine.reads_vertical)
-    _charge(best.seconds, "turn_s", recognised.seconds)
+    started = time.perf_counter()
+    recognised = engine.read_lines(page, _left(deadline), dpi)
+    if recognised is None:  # vertical blocks: read whole, as the first reading was
+        recognised = engine.recognise(page, _left(deadline), dpi, layout=engine.reads_vertical)
+    _charge(best.seconds, "turn_s", time.perf_counter() - started)
     again = PageReading(recognised.text, recognised.confidence, degrees, best.skew, script=best.script,
                         seconds=best.seconds)
     if recognised.vertical_blocks:
