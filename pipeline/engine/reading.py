@@ -11,15 +11,17 @@ often set vertically (columns right to left). Each page goes through:
    upright horizontal page ends here (its cost: step 1 and one look at the blocks).
 3. **Writing direction**, from the layout analysis of step 2, which marks blocks whose text runs
    top to bottom: when such a block reads weakly, the page less its well-read blocks is read by
-   the vertical reader (``jpn_vert``, psm 5) and kept when it reads better. A page read wholly
-   so is ``vertical``; with well-read horizontal blocks beside it (a header, a table), ``mixed``:
-   those are read again as regions of their own (the whole page's layout cuts a header into
+   the vertical reader (``jpn_vert``: its layout, psm 5, finds the columns, each then read alone
+   from a crop of its own, :meth:`~pipeline.engine.ocr.Engine.read_lines`) and kept when it reads
+   better. A page read wholly so is ``vertical``; with well-read horizontal blocks beside it (a
+   header, a table), ``mixed``: those are read again as regions of their own (the whole page's layout cuts a header into
    blocks that interleave), and the text is the regions above the columns, top to bottom, then
    the columns right to left, then the regions below.
 4. **Orientation**, only when the reading is weak (mean confidence under ``weak_confidence``:
    upright pages read at 79-93, pages upside down or sideways at ~30) or has weak vertical
-   blocks: Tesseract's OSD names the turn; when it is confident enough the page is turned, steps
-   2-3 run on it, and the better reading is kept. Otherwise step 3 runs on the page as it is.
+   blocks: Tesseract's OSD names the turn; when it is confident enough the page is turned, read
+   line by line (each line from a crop of its own, as the columns are), step 3 runs on it, and
+   the better reading is kept. Otherwise step 3 runs on the page as it is.
    A page turned 270 degrees (counter-clockwise) needs none of it: Tesseract takes its lines for
    vertical columns and, turning them as it turns columns, reads them upright (86-94; on 40 such
    pages of 8 kinds mean CER 0.43% against 0.42% turned back, the same 113 of 114 words, at 1.1
