@@ -46,7 +46,7 @@ class EngineClock:
     """The stage's engine, its calls' CPU seconds added up (``cpu_s``): what a path spends beside
     them is the geometry's own. Every other attribute is the engine's."""
 
-    TIMED = frozenset({"recognise", "read_vertical", "detect_orientation"})
+    TIMED = frozenset({"recognise", "read_vertical", "read_lines", "detect_orientation"})
 
     def __init__(self, engine) -> None:
         self._engine = engine
