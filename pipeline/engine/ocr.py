@@ -186,23 +186,11 @@ def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, verti
     crop of its own at psm 13 (``vertical``: a column, turned a quarter counter-clockwise as
     Tesseract turns vertical text). ``blocks``: the layout's (none for a vertical reading);
     ``None`` for a horizontal reading that found vertical blocks (the caller reads those whole)."""
-    from tesserocr import PSM, RIL, iterate_level
+    from tesserocr import PSM
 
     started = time.perf_counter()
     white = 255 if image.mode == "L" else (255,) * len(image.mode)
-    set_pixels(api, image, dpi)
-    try:
-        iterator = api.AnalyseLayout()
-        layout = []  # (block box, sideways, its line boxes), in reading order
-        for line in iterate_level(iterator, RIL.TEXTLINE) if iterator is not None else ():
-            if not layout or line.IsAtBeginningOf(RIL.BLOCK):
-                block = line.BoundingBox(RIL.BLOCK)
-                layout.append((tuple(block or (0, 0, 0, 0)), _sideways(line.Orientation()), []))
-            box = line.BoundingBox(RIL.TEXTLINE)
-            if box is not None:
-                layout[-1][2].append(tuple(box))
-    finally:
-        api.Clear()
+    layout = _layout_lines(api, image, dpi)
     if not vertical and any(sideways for _, sideways, _ in layout):
         return None
     mode = api.GetPageSegMode()
@@ -217,14 +205,7 @@ def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, verti
                     raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
                 crop = _line_crop(image, line, [other for _, _, ls in layout for other in ls if other != line],
                                   vertical, white)
-                set_pixels(api, crop, dpi)
-                try:
-                    if not api.Recognize(timeout=int(left * 1000)):
-                        raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
-                    text = api.GetUTF8Text().strip()
-                    confidence = float(api.MeanTextConf())
-                finally:
-                    api.Clear()
+                text, confidence = _read_crop(api, crop, dpi, left, timeout_s)
                 if text:
                     texts.append(text)
                     confidences.append(confidence)
@@ -235,6 +216,38 @@ def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, verti
     text = "\n".join(b.text for b in blocks)
     confidence = _weighted([b.confidence for b in blocks], [b.text for b in blocks]) if blocks else 0.0
     return Recognised(text, confidence, time.perf_counter() - started, () if vertical else tuple(blocks))
+
+
+def _read_crop(api, crop: Image.Image, dpi: int, left_s: float, timeout_s: float) -> tuple[str, float]:
+    """(text, mean confidence) of one line's crop, read in ``api``'s mode within ``left_s``."""
+    set_pixels(api, crop, dpi)
+    try:
+        if not api.Recognize(timeout=int(left_s * 1000)):
+            raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
+        return api.GetUTF8Text().strip(), float(api.MeanTextConf())
+    finally:
+        api.Clear()
+
+
+def _layout_lines(api, image: Image.Image, dpi: int) -> list[tuple[tuple[int, int, int, int], bool, list]]:
+    """The layout analysis of ``api``: per block in reading order, its box, whether it lies on its
+    side, and its lines' boxes."""
+    from tesserocr import RIL, iterate_level
+
+    set_pixels(api, image, dpi)
+    try:
+        iterator = api.AnalyseLayout()
+        layout: list[tuple[tuple[int, int, int, int], bool, list]] = []
+        for line in iterate_level(iterator, RIL.TEXTLINE) if iterator is not None else ():
+            if not layout or line.IsAtBeginningOf(RIL.BLOCK):
+                block = line.BoundingBox(RIL.BLOCK)
+                layout.append((tuple(block or (0, 0, 0, 0)), _sideways(line.Orientation()), []))
+            box = line.BoundingBox(RIL.TEXTLINE)
+            if box is not None:
+                layout[-1][2].append(tuple(box))
+        return layout
+    finally:
+        api.Clear()
 
 
 def _line_crop(image: Image.Image, line: tuple[int, int, int, int], others: list, vertical: bool, white) -> Image.Image:
