@@ -33,7 +33,9 @@ from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
 from pipeline.settings import Settings
 
-DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0}  # Tesseract 5's own
+DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # Tesseract 5's own
+            "lstm_dictionary": True, "retry_certainty": -2.5}
+NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
 VARIANTS = {
     "defaults": DEFAULTS,
     "no-invert": {**DEFAULTS, "invert_pass": False},
@@ -41,6 +43,12 @@ VARIANTS = {
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
     "no-invert-300max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 300},
     "no-invert-200max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 200},
+    "no-dict": NO_DICTIONARY,
+    "no-dict-retry-5": {**NO_DICTIONARY, "retry_certainty": -5.0},
+    "no-dict-retry-6": {**NO_DICTIONARY, "retry_certainty": -6.0},
+    "no-dict-retry-8": {**NO_DICTIONARY, "retry_certainty": -8.0},
+    "no-dict-retry-10": {**NO_DICTIONARY, "retry_certainty": -10.0},
+    "no-dict-retry-8-200max": {**NO_DICTIONARY, "retry_certainty": -8.0, "max_read_dpi": 200},
 }
 ENGLISH_FIRMS = ("Harrington & Pryce Ltd", "Oakfield Logistics", "Brightwater Systems", "Calloway Foods",
                  "Northgate Marine", "Whitcombe Legal")
