@@ -25,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from benchmarks.geometry import Probe, probes
+from benchmarks.geometry import Probe, probes, tally
 from benchmarks.report import write_summary
 from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
 from pipeline.engine.documents import PageInput
@@ -133,18 +133,10 @@ def run(args: argparse.Namespace) -> dict:
 def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> dict:
     """Per (kind, variant): pages, mean CER, words found (and those missed), CPU and wall seconds a
     page; per variant: pages/s of one core (CPU time), its ratio to ``defaults``, mean CER and words."""
-    by: dict[str, dict[str, dict]] = {}
-    for row in rows:
-        cell = by.setdefault(row["kind"], {}).setdefault(row["variant"], _cell())
-        _add(cell, row)
-    totals = {name: _cell() for name in names}
-    for row in rows:
-        _add(totals[row["variant"]], row)
-    for cell in [*totals.values(), *(c for cells in by.values() for c in cells.values())]:
-        cell["pages_per_s"] = round(cell["pages"] / cell["seconds"], 4)
-        cell["cer"] = round(cell["cer"] / cell["pages"], 4)
-        cell["seconds"] = round(cell["seconds"] / cell["pages"], 3)
-        cell["wall_s"] = round(cell["wall_s"] / cell["pages"], 3)
+    clocks = ("seconds", "wall_s")
+    by = tally(rows, ("kind", "variant"), clocks, rate="seconds")
+    variants = tally(rows, ("variant",), clocks, rate="seconds")
+    totals = {name: variants[name] for name in names}
     base = totals.get("defaults", {}).get("pages_per_s")
     for cell in totals.values():
         cell["speed_vs_defaults"] = round(cell["pages_per_s"] / base, 3) if base else None
@@ -169,17 +161,6 @@ def table(summary: dict) -> str:
         lines.append(f"| {n} | {t['pages_per_s']:.3f} | {t['speed_vs_defaults']:.2f}x | {100 * t['cer']:.2f}% | "
                      f"{t['found']}/{t['words']} | {', '.join(t['missed'][:12])} |")
     return "\n".join(lines)
-
-
-def _cell() -> dict:
-    return {"pages": 0, "cer": 0.0, "found": 0, "words": 0, "seconds": 0.0, "wall_s": 0.0, "missed": []}
-
-
-def _add(cell: dict, row: dict) -> None:
-    cell["pages"] += 1
-    for name in ("cer", "found", "words", "seconds", "wall_s"):
-        cell[name] += row[name]
-    cell["missed"] += row["missed"]
 
 
 def main(argv: list[str] | None = None) -> int:
