@@ -10,10 +10,12 @@ Tesseract's defaults. Quoted in ``docs/benchmarks.md``, never asserted::
 
 Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`): the reading
 languages (``OCR_LANGUAGES``), Tesseract 5's inverted-line pass (``OCR_INVERT_PASS``: each weak
-line read again inverted), and the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
-scanned finer is reduced to it first). Pages: the scanned kinds of :mod:`benchmarks.scanned`, the
-harness corpus, English-only invoices (where every word of four letters or more counts, to see
-what ``jpn`` alone loses of English) and Mincho pages scanned at 600 DPI.
+line read again inverted), the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
+scanned finer is reduced to it first), the LSTM's word lists (``OCR_LSTM_DICTIONARY``) and the
+certainty under which a stretch is read again by the other language (``OCR_RETRY_CERTAINTY``).
+Pages: the scanned kinds of :mod:`benchmarks.scanned`, the harness corpus, English-only invoices
+(where every word of four letters or more counts, to see what ``jpn`` alone loses of English) and
+Mincho pages scanned at 600 DPI.
 """
 
 from __future__ import annotations

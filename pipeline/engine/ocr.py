@@ -70,6 +70,9 @@ class Engine:
         self.tessdata = tessdata
         self.version = "tesseract " + tesserocr.tesseract_version().split()[1]
         self.variables = reading_variables(invert, dictionary, retry_certainty)
+        # The vertical reader is one language (no stretch is read again) and read worse without
+        # the word lists (vertical and mixed pages, ``benchmarks.engine_settings``): it keeps them.
+        self.vertical_variables = reading_variables(invert)
         self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages, variables=self.variables)
         self._vertical_language = vertical
         self._orientation = orientation
@@ -101,7 +104,7 @@ class Engine:
 
             self._vertical_api = tesserocr.PyTessBaseAPI(
                 path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT,
-                variables=self.variables,
+                variables=self.vertical_variables,
             )
         return self._vertical_api
 
