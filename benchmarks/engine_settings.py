@@ -10,10 +10,12 @@ Tesseract's defaults. Quoted in ``docs/benchmarks.md``, never asserted::
 
 Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`): the reading
 languages (``OCR_LANGUAGES``), Tesseract 5's inverted-line pass (``OCR_INVERT_PASS``: each weak
-line read again inverted), and the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
-scanned finer is reduced to it first). Pages: the scanned kinds of :mod:`benchmarks.scanned`, the
-harness corpus, English-only invoices (where every word of four letters or more counts, to see
-what ``jpn`` alone loses of English) and Mincho pages scanned at 600 DPI.
+line read again inverted), the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
+scanned finer is reduced to it first), the LSTM's word lists (``OCR_LSTM_DICTIONARY``) and the
+certainty under which a stretch is read again by the other language (``OCR_RETRY_CERTAINTY``).
+Pages: the scanned kinds of :mod:`benchmarks.scanned`, the harness corpus, English-only invoices
+(where every word of four letters or more counts, to see what ``jpn`` alone loses of English) and
+Mincho pages scanned at 600 DPI.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from benchmarks.geometry import Probe, probes
+from benchmarks.geometry import Probe, probes, tally
 from benchmarks.report import write_summary
 from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
 from pipeline.engine.documents import PageInput
@@ -33,7 +35,9 @@ from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
 from pipeline.settings import Settings
 
-DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0}  # Tesseract 5's own
+DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # Tesseract 5's own
+            "lstm_dictionary": True, "retry_certainty": -2.5}
+NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
 VARIANTS = {
     "defaults": DEFAULTS,
     "no-invert": {**DEFAULTS, "invert_pass": False},
@@ -41,6 +45,12 @@ VARIANTS = {
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
     "no-invert-300max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 300},
     "no-invert-200max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 200},
+    "no-dict": NO_DICTIONARY,
+    "no-dict-retry-5": {**NO_DICTIONARY, "retry_certainty": -5.0},
+    "no-dict-retry-6": {**NO_DICTIONARY, "retry_certainty": -6.0},
+    "no-dict-retry-8": {**NO_DICTIONARY, "retry_certainty": -8.0},
+    "no-dict-retry-10": {**NO_DICTIONARY, "retry_certainty": -10.0},
+    "no-dict-retry-8-200max": {**NO_DICTIONARY, "retry_certainty": -8.0, "max_read_dpi": 200},
 }
 ENGLISH_FIRMS = ("Harrington & Pryce Ltd", "Oakfield Logistics", "Brightwater Systems", "Calloway Foods",
                  "Northgate Marine", "Whitcombe Legal")
@@ -125,18 +135,10 @@ def run(args: argparse.Namespace) -> dict:
 def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> dict:
     """Per (kind, variant): pages, mean CER, words found (and those missed), CPU and wall seconds a
     page; per variant: pages/s of one core (CPU time), its ratio to ``defaults``, mean CER and words."""
-    by: dict[str, dict[str, dict]] = {}
-    for row in rows:
-        cell = by.setdefault(row["kind"], {}).setdefault(row["variant"], _cell())
-        _add(cell, row)
-    totals = {name: _cell() for name in names}
-    for row in rows:
-        _add(totals[row["variant"]], row)
-    for cell in [*totals.values(), *(c for cells in by.values() for c in cells.values())]:
-        cell["pages_per_s"] = round(cell["pages"] / cell["seconds"], 4)
-        cell["cer"] = round(cell["cer"] / cell["pages"], 4)
-        cell["seconds"] = round(cell["seconds"] / cell["pages"], 3)
-        cell["wall_s"] = round(cell["wall_s"] / cell["pages"], 3)
+    clocks = ("seconds", "wall_s")
+    by = tally(rows, ("kind", "variant"), clocks, rate="seconds")
+    variants = tally(rows, ("variant",), clocks, rate="seconds")
+    totals = {name: variants[name] for name in names}
     base = totals.get("defaults", {}).get("pages_per_s")
     for cell in totals.values():
         cell["speed_vs_defaults"] = round(cell["pages_per_s"] / base, 3) if base else None
@@ -161,17 +163,6 @@ def table(summary: dict) -> str:
         lines.append(f"| {n} | {t['pages_per_s']:.3f} | {t['speed_vs_defaults']:.2f}x | {100 * t['cer']:.2f}% | "
                      f"{t['found']}/{t['words']} | {', '.join(t['missed'][:12])} |")
     return "\n".join(lines)
-
-
-def _cell() -> dict:
-    return {"pages": 0, "cer": 0.0, "found": 0, "words": 0, "seconds": 0.0, "wall_s": 0.0, "missed": []}
-
-
-def _add(cell: dict, row: dict) -> None:
-    cell["pages"] += 1
-    for name in ("cer", "found", "words", "seconds", "wall_s"):
-        cell[name] += row[name]
-    cell["missed"] += row["missed"]
 
 
 def main(argv: list[str] | None = None) -> int:

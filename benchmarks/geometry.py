@@ -178,20 +178,7 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
     pages/s and CPU seconds a page on upright pages."""
     steps = [r for r in rows if r["path"] == "steps"]
     rows = [r for r in rows if r["path"] != "steps"]
-    by: dict[str, dict[str, dict]] = {}
-    for row in rows:
-        cell = by.setdefault(row["kind"], {}).setdefault(row["path"], {"pages": 0, "cer": 0.0, "found": 0,
-                                                                        "words": 0, "seconds": 0.0, "cpu_s": 0.0,
-                                                                        "missed": []})
-        cell["pages"] += 1
-        cell["missed"] += row["missed"]
-        for name in ("cer", "found", "words", "seconds", "cpu_s"):
-            cell[name] += row[name]
-    for cells in by.values():
-        for cell in cells.values():
-            cell["cer"] = round(cell["cer"] / cell["pages"], 4)
-            cell["seconds"] = round(cell["seconds"] / cell["pages"], 3)
-            cell["cpu_s"] = round(cell["cpu_s"] / cell["pages"], 3)
+    by = tally(rows, ("kind", "path"), ("seconds", "cpu_s"))
     upright = {path: [r["seconds"] for r in rows if r["path"] == path and _upright(r["kind"])] for path in PATHS}
     rate = {path: round(len(s) / sum(s), 4) for path, s in upright.items() if s}
     upright_cpu = {path: [r["cpu_s"] for r in rows if r["path"] == path and _upright(r["kind"])] for path in PATHS}
@@ -215,6 +202,36 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> dict:
         "upright_step_cpu_ms": _steps_ms(steps),
         "words_found": groups,
     }
+
+
+def tally(rows: list[dict], keys: tuple[str, ...], clocks: tuple[str, ...], rate: str = "") -> dict:
+    """The benchmarks' one tally of readings: ``rows`` grouped by the values of ``keys`` (one level
+    of nested dicts a key, in the order the values first appear), each cell holding its pages,
+    mean CER, words found of words and those missed, and each of ``clocks`` as seconds a page;
+    with ``rate`` (one of ``clocks``), also pages a second of it. Each row holds ``cer``,
+    ``found``, ``words``, ``missed`` and the ``clocks``."""
+    out: dict = {}
+    cells = []
+    for row in rows:
+        node = out
+        for key in keys[:-1]:
+            node = node.setdefault(row[key], {})
+        if row[keys[-1]] not in node:
+            node[row[keys[-1]]] = {"pages": 0, "cer": 0.0, "found": 0, "words": 0, **dict.fromkeys(clocks, 0.0),
+                                   "missed": []}
+            cells.append(node[row[keys[-1]]])
+        cell = node[row[keys[-1]]]
+        cell["pages"] += 1
+        for name in ("cer", "found", "words", *clocks):
+            cell[name] += row[name]
+        cell["missed"] += row["missed"]
+    for cell in cells:
+        if rate:
+            cell["pages_per_s"] = round(cell["pages"] / cell[rate], 4)
+        cell["cer"] = round(cell["cer"] / cell["pages"], 4)
+        for name in clocks:
+            cell[name] = round(cell[name] / cell["pages"], 3)
+    return out
 
 
 def _steps_ms(steps: list[dict]) -> dict[str, float]:

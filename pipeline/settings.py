@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     invert_pass: bool = Field(
         False, description="Tesseract's inverted-line pass (weak lines read again as white on black; 9% slower)."
     )
+    lstm_dictionary: bool = Field(
+        True, description="The LSTM's search guided by the word lists (Tesseract's lstm_use_matrix); off: not "
+                          "loaded (lost names on 600-DPI pages: docs/benchmarks.md).",
+    )
+    retry_certainty: float = Field(
+        -2.5, ge=-50, le=0,
+        description="With lstm_dictionary off: a stretch with a word read under this certainty is read again "
+                    "by the other languages (Tesseract's stopper_nondict_certainty_base, -2.5; looser: English "
+                    "words lost).",
+    )
     deskew_min_deg: float = Field(
         1.0, ge=0, le=10, description="Pages skewed by this much or more are straightened first (0: never)."
     )

@@ -27,6 +27,8 @@ from pipeline.errors import ConfigError, EngineTimeout
 LIMIT_BEFORE_ENGINE = "tesserocr" not in sys.modules or os.environ.get("OMP_THREAD_LIMIT") == "1"
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
+TESSERACT_RETRY_CERTAINTY = -2.5  # Tesseract's stopper_nondict_certainty_base (see reading_variables)
+
 
 @dataclass(frozen=True)
 class Block:
@@ -58,7 +60,8 @@ class Engine:
     """A warm ``PyTessBaseAPI``: the language data is loaded once, then reused for every page."""
 
     def __init__(
-        self, languages: str, tessdata: str, vertical: str = "jpn_vert", orientation: bool = True, invert: bool = False
+        self, languages: str, tessdata: str, vertical: str = "jpn_vert", orientation: bool = True, invert: bool = False,
+        dictionary: bool = True, retry_certainty: float = TESSERACT_RETRY_CERTAINTY,
     ) -> None:
         import tesserocr
 
@@ -66,7 +69,10 @@ class Engine:
         self.languages = languages
         self.tessdata = tessdata
         self.version = "tesseract " + tesserocr.tesseract_version().split()[1]
-        self.variables = reading_variables(invert)
+        self.variables = reading_variables(invert, dictionary, retry_certainty)
+        # The vertical reader is one language (no stretch is read again) and read worse without
+        # the word lists (vertical and mixed pages, ``benchmarks.engine_settings``): it keeps them.
+        self.vertical_variables = reading_variables(invert)
         self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages, variables=self.variables)
         self._vertical_language = vertical
         self._orientation = orientation
@@ -98,7 +104,7 @@ class Engine:
 
             self._vertical_api = tesserocr.PyTessBaseAPI(
                 path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT,
-                variables=self.variables,
+                variables=self.vertical_variables,
             )
         return self._vertical_api
 
@@ -322,13 +328,28 @@ _BYTES_PER_PIXEL = {"L": 1, "RGB": 3, "RGBA": 4}
 NOISE_SIZE_LIMIT = "0.1"
 
 
-def reading_variables(invert: bool) -> dict[str, str]:
+def reading_variables(
+    invert: bool, dictionary: bool = True, retry_certainty: float = TESSERACT_RETRY_CERTAINTY
+) -> dict[str, str]:
     """The Tesseract variables every reader is initialised with (at ``Init``, so each loaded
-    language gets them, not only the first): the noise limit, and whether weak lines are read a
-    second time inverted (``tessedit_do_invert``, on in Tesseract 5). Off by default: on the
-    benchmark's 45 pages of 19 kinds it changed no character and cost 9% of the CPU
-    (``python -m benchmarks.engine_settings``); white-on-black text is rare on office scans."""
-    return {"textord_noise_sizelimit": NOISE_SIZE_LIMIT, "tessedit_do_invert": "1" if invert else "0"}
+    language gets them, not only the first; ``SetVariable`` reaches only the first).
+
+    - the noise limit (``NOISE_SIZE_LIMIT``);
+    - ``invert``: whether weak lines are read a second time inverted (``tessedit_do_invert``, on
+      in Tesseract 5). Off by default: on the benchmark's 45 pages of 19 kinds it changed no
+      character and cost 9% of the CPU (``python -m benchmarks.engine_settings``);
+    - ``dictionary``: the LSTM's search guided by the language's word lists
+      (``lstm_use_matrix``, on in Tesseract). Off, the word lists are not loaded and a word's
+      acceptance is judged by the language's own stopper, whose threshold is then ours:
+    - ``retry_certainty``: with several languages (``jpn+eng``) Tesseract reads each stretch
+      of words with the language that read the last one and, when any word of it comes out
+      under this certainty (``stopper_nondict_certainty_base``), reads the stretch again with
+      the other languages and keeps the better. At Tesseract's -2.5 one weak kanji sends a
+      whole Japanese line to ``eng``; with the LSTM's word lists loaded the threshold cannot be
+      set at all (their stopper keeps its defaults).
+    """
+    return {"textord_noise_sizelimit": NOISE_SIZE_LIMIT, "tessedit_do_invert": "1" if invert else "0",
+            "lstm_use_matrix": "1" if dictionary else "0", "stopper_nondict_certainty_base": f"{retry_certainty:g}"}
 
 
 _TOP_TO_BOTTOM = 2  # tesserocr.WritingDirection.TOP_TO_BOTTOM
@@ -372,25 +393,31 @@ def check_languages(languages: str, tessdata: str) -> None:
 
 def get_engine(
     languages: str, tessdata: str, engine: str = "pipeline.engine.ocr:Engine", vertical: str = "jpn_vert",
-    orientation: bool = True, invert: bool = False,
+    orientation: bool = True, invert: bool = False, dictionary: bool = True,
+    retry_certainty: float = TESSERACT_RETRY_CERTAINTY,
 ) -> Engine:
     """The process's warm engine for these languages (created on first use).
 
     ``engine`` names the class as ``module:Class`` (the seam where tests inject faults);
     ``vertical``: the vertical reader's language ("" for none); ``orientation``: load OSD;
-    ``invert``: Tesseract's inverted-line pass.
+    ``invert``: Tesseract's inverted-line pass; ``dictionary``, ``retry_certainty``: see
+    :func:`reading_variables`.
     """
-    return _warm_engine(languages, tessdata, engine, vertical, orientation, invert)
+    return _warm_engine(languages, tessdata, engine, vertical, orientation, invert, dictionary, retry_certainty)
 
 
 def engine_for(settings) -> Engine:
     """The process's warm engine as ``settings`` (a :class:`~pipeline.settings.Settings`) name it."""
     s = settings
-    return get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation, s.invert_pass)
+    return get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation, s.invert_pass,
+                      s.lstm_dictionary, s.retry_certainty)
 
 
 @lru_cache(maxsize=4)
-def _warm_engine(languages: str, tessdata: str, engine: str, vertical: str, orientation: bool, invert: bool) -> Engine:
+def _warm_engine(
+    languages: str, tessdata: str, engine: str, vertical: str, orientation: bool, invert: bool, dictionary: bool,
+    retry_certainty: float,
+) -> Engine:
     import importlib
 
     module, _, name = engine.partition(":")
@@ -398,7 +425,7 @@ def _warm_engine(languages: str, tessdata: str, engine: str, vertical: str, orie
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load the engine {engine!r}: {exc}") from None
-    return cls(languages, tessdata, vertical, orientation, invert)
+    return cls(languages, tessdata, vertical, orientation, invert, dictionary, retry_certainty)
 
 
 @lru_cache(maxsize=8)

@@ -40,6 +40,7 @@ log = logging.getLogger("ocr_cluster.stage")
 READING_SETTINGS = (
     "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
     "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
+    "lstm_dictionary", "retry_certainty",
 )
 
 

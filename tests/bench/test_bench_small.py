@@ -41,3 +41,17 @@ def test_the_account_charges_a_busy_child_process() -> None:
         time.sleep(0.1)
     assert account.seconds["ray daemons"] >= 0.3  # an untitled child, sampled while it sleeps after its work
     assert account.per_object_ms(2)["total"] >= 150
+
+
+def test_the_benchmarks_one_tally_groups_sums_and_averages() -> None:
+    from benchmarks.geometry import tally
+
+    rows = [{"kind": k, "variant": v, "cer": c, "found": f, "words": 3, "missed": m, "seconds": s}
+            for k, v, c, f, m, s in [("a", "x", 0.02, 3, [], 2.0), ("a", "x", 0.0, 2, ["w"], 3.0),
+                                     ("a", "y", 0.01, 1, ["u", "v"], 1.0), ("b", "x", 0.0, 3, [], 4.0)]]
+    by = tally(rows, ("kind", "variant"), ("seconds",), rate="seconds")
+    assert list(by) == ["a", "b"] and list(by["a"]) == ["x", "y"]
+    assert by["a"]["x"] == {"pages": 2, "cer": 0.01, "found": 5, "words": 6, "seconds": 2.5, "missed": ["w"],
+                            "pages_per_s": 0.4}
+    assert tally(rows, ("variant",), ("seconds",))["x"] == {"pages": 3, "cer": 0.0067, "found": 8, "words": 9,
+                                                         "seconds": 3.0, "missed": ["w"]}

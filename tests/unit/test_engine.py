@@ -6,7 +6,7 @@ import pytest
 
 from pipeline import errors
 from pipeline.devstack.samples import render_page, sample_documents
-from pipeline.engine.ocr import Engine, get_engine
+from pipeline.engine.ocr import Engine, get_engine, reading_variables
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
 from pipeline.models import FetchedObject, Job
@@ -68,6 +68,19 @@ def test_the_inverted_line_pass_is_set_as_the_setting_says(invert: bool) -> None
     assert stage.engine._api.GetBoolVariable("tessedit_do_invert") is invert
     assert Settings().invert_pass is False
 
+
+
+@pytest.mark.parametrize(("dictionary", "certainty"), [(True, -2.5), (False, -7.0)])
+def test_the_word_lists_and_the_retry_certainty_reach_the_reading_languages(dictionary: bool, certainty: float) -> None:
+    """Given at Init as OCR_LSTM_DICTIONARY / OCR_RETRY_CERTAINTY say (so every reading language
+    gets them: ``SetVariable`` would reach only the first); the vertical reader keeps Tesseract's."""
+    stage = OcrStage(Settings(lstm_dictionary=dictionary, retry_certainty=certainty, detect_orientation=False))
+    api, vertical = stage.engine._api, stage.engine._vertical()
+    assert api.GetBoolVariable("lstm_use_matrix") is dictionary
+    assert api.GetDoubleVariable("stopper_nondict_certainty_base") == certainty
+    assert vertical.GetBoolVariable("lstm_use_matrix") is True
+    assert vertical.GetDoubleVariable("stopper_nondict_certainty_base") == -2.5
+    assert "stopper_nondict_certainty_base" in reading_variables(False)
 
 def test_missing_language_data_is_a_config_error() -> None:
     with pytest.raises(errors.ConfigError) as err:
