@@ -63,6 +63,11 @@ def make_pages(directory: Path, count: int, seed: int = 24, lines: int = 24) -> 
     return texts
 
 
+def ocrmypdf_installed(bin_dir: Path) -> bool:
+    """Whether ``bin_dir`` holds OCRmyPDF and img2pdf (its own environment's ``bin/``)."""
+    return (bin_dir / "ocrmypdf").exists() and (bin_dir / "img2pdf").exists()
+
+
 def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
     """Run ``cmd``; wall seconds, CPU seconds of its process tree (the local stack's apart), output."""
     from benchmarks.cpuaccount import CpuAccount
@@ -160,7 +165,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pages = WORK / "pages"
     texts = make_pages(pages, args.pages)
     bin_dir = Path(args.ocrmypdf)
-    have_ocrmypdf = (bin_dir / "ocrmypdf").exists() and (bin_dir / "img2pdf").exists()
+    have_ocrmypdf = ocrmypdf_installed(bin_dir)
     if not have_ocrmypdf:
         _say(f"OCRmyPDF not installed at {bin_dir} (scripts/ocrmypdf-env.sh installs it): its rows are skipped")
     stack = start_stack()
