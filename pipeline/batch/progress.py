@@ -35,9 +35,12 @@ class Counter:
 class ProgressBar:
     """Context manager: starts the counter actor and a drawing thread; ``handle`` goes to the sink."""
 
-    def __init__(self, total: int, enabled: bool = True, stream: TextIO = sys.stderr, every_s: float = 0.5) -> None:
+    def __init__(self, total: int, enabled: bool = True, stream: TextIO = sys.stderr, every_s: float = 0.5,
+                 local: bool = False) -> None:
         self.total = total
         self.enabled = enabled
+        self.local = local  # counted here (:meth:`add`) by a driver that sees every result: no actor
+        self._counted = Counter()
         self.stream = stream
         self.every_s = every_s if stream.isatty() else max(every_s, 10.0)
         self.handle: Any = None
@@ -47,9 +50,10 @@ class ProgressBar:
 
     def __enter__(self) -> ProgressBar:
         if self.enabled:
-            import ray
+            if not self.local:
+                import ray
 
-            self.handle = ray.remote(num_cpus=0)(Counter).remote()
+                self.handle = ray.remote(num_cpus=0)(Counter).remote()
             self._thread = threading.Thread(target=self._loop, name="backfill-progress", daemon=True)
             self._thread.start()
         return self
@@ -60,17 +64,24 @@ class ProgressBar:
             self._thread.join(timeout=5)
             self._draw(final=True)
 
+    def add(self, objects: int, pages: int, failed: int) -> None:
+        """Count written objects here (a ``local`` bar)."""
+        self._counted.add(objects, pages, failed)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
             self._draw()
 
     def _draw(self, final: bool = False) -> None:
-        import ray
+        if self.local:
+            objects, pages, failed = self._counted.totals()
+        else:
+            import ray
 
-        try:
-            objects, pages, failed = ray.get(self.handle.totals.remote(), timeout=5)
-        except Exception:  # a missed redraw is harmless
-            return
+            try:
+                objects, pages, failed = ray.get(self.handle.totals.remote(), timeout=5)
+            except Exception:  # a missed redraw is harmless
+                return
         elapsed = max(time.monotonic() - self._started, 1e-6)
         line = render(objects, self.total, pages, failed, elapsed)
         end = "\n" if final or not self.stream.isatty() else ""

@@ -23,7 +23,6 @@ from typing import Any
 
 from pipeline.batch.actors import OcrBatch, job_row, peak_rss_mb
 from pipeline.batch.progress import ProgressBar
-from pipeline.batch.write import OpenSearchDatasink, empty_outcome, merge_outcome
 from pipeline.fleet.raycluster import worker_env
 from pipeline.models import Job
 from pipeline.settings import Settings
@@ -102,6 +101,8 @@ def run_backfill(settings: Settings, sources: list[str], keep: ListingFilter | N
 def run_jobs(settings: Settings, items: list[tuple[Job, str]], parquet: str = "", workers: int = 0,
              progress: bool = True) -> BatchSummary:
     """OCR and index ``(job, tag)`` pairs on the connected Ray cluster; the tag comes back on failures."""
+    from pipeline.batch.write import empty_outcome
+
     started = time.monotonic()
     outcome, size = empty_outcome(), 0
     if items:
@@ -118,7 +119,13 @@ def run_jobs(settings: Settings, items: list[tuple[Job, str]], parquet: str = ""
 
 def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, workers: int,
              progress: bool) -> tuple[dict[str, Any], int]:
+    from pipeline.batch.small import is_small
+
+    if is_small(len(items)):
+        return _execute_small(settings, items, parquet, workers, progress)
     import ray.data
+
+    from pipeline.batch.write import OpenSearchDatasink
 
     ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts pages too
     slots = workers or settings.ocr_workers
@@ -135,14 +142,47 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
         sink = OpenSearchDatasink(settings, parquet, run_id, progress=bar.handle, env=env)
         ds.write_datasink(sink, ray_remote_args={"num_cpus": WRITE_CPUS}, concurrency=2)
         outcome = sink.outcome
-        deferred, outcome["deferred"] = outcome["deferred"], []
-        if deferred:  # long documents: their pages spread over the whole pool
-            announce(f"{len(deferred):,} long documents ({sum(d['deferred_pages'] for d in deferred):,} pages) "
-                     "spread over the pool", progress)
-            long_sink = OpenSearchDatasink(settings, parquet, run_id + "-long", progress=bar.handle, env=env)
-            size = max(size, _spread(settings, deferred, slots, env, long_sink))
-            merge_outcome(outcome, long_sink.outcome)
+        size = _second_pass(settings, outcome, slots, size, env, run_id, parquet, bar, progress)
     return outcome, size
+
+
+def _execute_small(settings: Settings, items: list[tuple[Job, str]], parquet: str, workers: int,
+                   progress: bool) -> tuple[dict[str, Any], int]:
+    """A few dozen objects on plain actors, written from the driver (:mod:`pipeline.batch.small`)."""
+    from pipeline.batch.small import run_small
+    from pipeline.batch.write import OpenSearchDatasink
+
+    slots = workers or settings.ocr_workers
+    size, cpus_each = pool_shape(slots, len(items), reserved=0.0)  # no write tasks to leave room for
+    env, run_id = worker_env(), uuid.uuid4().hex[:12]
+    split_pages = settings.split_pages if pool_shape(slots, 2)[0] > 1 else 0
+    with ProgressBar(len(items), enabled=progress, local=True) as bar:
+        sink = OpenSearchDatasink(settings, parquet, run_id, env=env)
+        run_small(settings, largest_first(items, len(items)), sink, size, cpus_each, env, split_pages, bar.add)
+        outcome = sink.outcome
+        size = _second_pass(settings, outcome, slots, size, env, run_id, parquet, bar, progress)
+    return outcome, size
+
+
+def _second_pass(settings: Settings, outcome: dict[str, Any], slots: int, size: int, env: dict[str, str],
+                 run_id: str, parquet: str, bar: ProgressBar, progress: bool) -> int:
+    """The long documents the first pass deferred, their pages spread over the pool; the actors used."""
+    from pipeline.batch.write import OpenSearchDatasink, merge_outcome
+
+    deferred, outcome["deferred"] = outcome["deferred"], []
+    if not deferred:
+        return size
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    announce(f"{len(deferred):,} long documents ({sum(d['deferred_pages'] for d in deferred):,} pages) "
+             "spread over the pool", progress)
+    long_sink = OpenSearchDatasink(settings, parquet, run_id + "-long", progress=bar.handle, env=env)
+    size = max(size, _spread(settings, deferred, slots, env, long_sink))
+    merge_outcome(outcome, long_sink.outcome)
+    if bar.local:
+        bar.add(0, long_sink.outcome["pages"], len(long_sink.outcome["failures"]))
+    return size
 
 
 def _spread(settings: Settings, deferred: list[dict[str, Any]], slots: int, env: dict[str, str], sink: Any) -> int:
@@ -205,13 +245,13 @@ def announce(line: str, enabled: bool = True) -> None:
         sys.stderr.flush()
 
 
-def pool_shape(workers: int, jobs: int) -> tuple[int, float]:
-    """(actors, CPUs per actor): one per CPU slot (or ``workers``), sharing all but ``RESERVED_CPUS``."""
+def pool_shape(workers: int, jobs: int, reserved: float = RESERVED_CPUS) -> tuple[int, float]:
+    """(actors, CPUs per actor): one per CPU slot (or ``workers``), sharing all but ``reserved``."""
     from pipeline.fleet.raycluster import cluster_cpus
 
     cpus = cluster_cpus()
     size = max(1, min(workers or cpus, jobs))
-    return size, round(min(1.0, max(0.1, (cpus - RESERVED_CPUS) / size)), 3)
+    return size, round(min(1.0, max(0.1, (cpus - reserved) / size)), 3)
 
 
 def format_summary(summary: BatchSummary) -> str:

@@ -99,6 +99,33 @@ def test_in_a_versioned_bucket_the_backfill_skips_what_the_stream_indexed(settin
     assert indexed_keys(settings) == {"v/kept.png": 1, "v/changed.png": 2, "v/gone.png": 1}
 
 
+def test_a_small_job_goes_without_ray_data_and_keeps_its_guarantees(settings, resources, s3, ray_local, tmp_path,
+                                                                     monkeypatch):
+    import ray.data
+
+    def no_ray_data(*args, **kwargs):
+        raise AssertionError("a small job started Ray Data")
+
+    monkeypatch.setattr(ray.data, "from_items", no_ray_data)
+    good, bad = prefix_objects("small/")
+    good = {k: v for k, v in good.items() if k.endswith((".tiff", ".jpg")) or k.endswith(" 1.png")}
+    upload(s3, resources.bucket, {**good, **bad})
+    uri = f"s3://{resources.bucket}/small/"
+
+    summary = run_backfill(settings, [uri], parquet=str(tmp_path / "out"), progress=False)
+
+    assert indexed_keys(settings) == {key: 1 for key in good}
+    assert (summary.listed, summary.processed, summary.failed) == (len(good) + 3, len(good), 3)
+    assert {f["key"]: f["error_class"] for f in summary.failures} == {"small/" + k: v for k, v in BAD.items()}
+    assert summary.pages == len(good) + 1  # the TIFF has two pages
+    failures = pq.read_table(tmp_path / "out" / "failures").to_pylist()
+    assert {(f["key"], f["error_class"]) for f in failures} == {("small/" + k, v) for k, v in BAD.items()}
+    assert sorted(d["key"] for d in pq.read_table(tmp_path / "out" / "documents").to_pylist()) == sorted(good)
+    assert len(pq.read_table(tmp_path / "out" / "pages")) == summary.pages
+    again = run_backfill(settings, [uri], skip_existing=True, progress=False)
+    assert (again.processed, again.skipped, again.failed) == (0, len(good), 3)
+
+
 @pytest.mark.slow
 def test_a_killed_backfill_finishes_on_restart_without_redoing_work(settings, resources, s3, ray_local):
     tiff = encode([render_page(inputs.KNOWN_LINES)] * 4, "TIFF")
