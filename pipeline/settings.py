@@ -93,6 +93,10 @@ class Settings(BaseSettings):
         8, ge=0, validation_alias=AliasChoices("OCR_SPLIT_PAGES", "OCR_BATCH_SPLIT_PAGES", "split_pages"),
         description="A document of more pages than this is read this many pages a task over the pool (0: whole).",
     )
+    small_job_objects: int = Field(
+        64, ge=0, description="A backfill of at most this many objects runs on plain actors, without Ray Data's "
+                              "executor (quicker to start); 0: always Ray Data.",
+    )
     cloudwatch_namespace: str = Field("", description="Publish the scaling metric here; empty: off.")
     asg_name: str = Field("", description="Auto Scaling group (lifecycle hook, backlog per instance).")
     lifecycle_hook: str = Field("", description="Termination lifecycle hook name.")

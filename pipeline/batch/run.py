@@ -121,7 +121,7 @@ def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, wor
              progress: bool) -> tuple[dict[str, Any], int]:
     from pipeline.batch.small import is_small
 
-    if is_small(len(items)):
+    if is_small(len(items), settings.small_job_objects):
         return _execute_small(settings, items, parquet, workers, progress)
     import ray.data
 

@@ -1,25 +1,24 @@
 """Small jobs: a few dozen objects OCRed by plain Ray actors, without Ray Data's machinery.
 
-A backfill of a few dozen pages spent as much CPU around its pages as on them (issue #16: 24
-A4 pages on a 2-core machine, 2026-12-02: ~50 CPU s of OCR, ~40 CPU s besides). Much of that
-was Ray Data's, which a short run does not need: the driver's streaming executor loop, its stats
-and autoscaling-coordinator actors and the write tasks' worker processes, each a Python process
-importing Ray. Up to :data:`SMALL_JOB_OBJECTS` objects, :func:`run_small` instead starts one
-actor per CPU slot (the same :class:`~pipeline.batch.actors.OcrBatch`: same stage, same failure
-rows), hands the objects out one at a time largest first (two in flight per actor, so the next
-object is there when one ends), and writes the results from the driver with the same datasink
-code (bulk, every item's answer read, Parquet parts) every ``min_rows`` objects. Long documents
-the actors defer still go to the Ray Data second pass (:mod:`pipeline.batch.long`).
+A backfill of a few dozen pages spent as much CPU around its pages as on them (issue #16: 24 A4
+pages on a 2-core machine, 2026-12-02: ~50 CPU s of OCR, ~40 CPU s besides). Much of that was Ray
+Data's, which a short run does not need: the driver's streaming executor loop, its stats and
+autoscaling-coordinator actors and the write tasks' worker processes, each a Python process
+importing Ray. Up to ``OCR_SMALL_JOB_OBJECTS`` objects (default 64: a run of minutes at most on
+one node), :func:`run_small` instead starts one actor per CPU slot (the same
+:class:`~pipeline.batch.actors.OcrBatch`: same stage, same failure rows), hands the objects out
+one at a time largest first (two in flight per actor, so the next object is there when one ends),
+and writes the results from the driver with the same datasink code (bulk, every item's answer
+read, Parquet parts) every ``min_rows`` objects. Long documents the actors defer still go to the
+Ray Data second pass (:mod:`pipeline.batch.long`).
 
 What stays as in the Ray Data path: failures are rows, an actor that dies is restarted and its
 object retried (``max_restarts``/``max_task_retries`` -1, Ray Data's own defaults for an actor
-pool), the index is created before the first write, and Ray's token authentication (the
-cluster's ``RAY_AUTH_MODE``) is untouched: this is the same Ray, fewer processes in it.
-"""
+pool), the index is created before the first write, and Ray's token authentication (the cluster's
+``RAY_AUTH_MODE``) is untouched: this is the same Ray, fewer processes in it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -28,8 +27,6 @@ from pipeline.batch.actors import OcrBatch, job_row
 from pipeline.models import Job
 from pipeline.settings import Settings
 
-SMALL_JOB_OBJECTS = 64  # at most this many objects: no Ray Data (a run of minutes at most on one node)
-LIMIT_ENV = "OCR_SMALL_JOB_OBJECTS"  # another limit (0: always Ray Data, as before), e.g. to compare the two
 IN_FLIGHT = 2  # objects queued on each actor: one read, the next waiting (no round trip between)
 
 
@@ -41,11 +38,9 @@ class OcrBatchActor(OcrBatch):
         return self(batch)
 
 
-def is_small(jobs: int, limit: int | None = None) -> bool:
-    """Whether a run of ``jobs`` objects goes by :func:`run_small` (0 objects: nothing runs at all);
-    ``limit``: default ``OCR_SMALL_JOB_OBJECTS`` from the environment, else :data:`SMALL_JOB_OBJECTS`."""
-    if limit is None:
-        limit = int(os.environ.get(LIMIT_ENV) or SMALL_JOB_OBJECTS)
+def is_small(jobs: int, limit: int) -> bool:
+    """Whether a run of ``jobs`` objects goes by :func:`run_small` (``limit``: ``OCR_SMALL_JOB_OBJECTS``;
+    0 objects: nothing runs at all)."""
     return 0 < jobs <= limit
 
 

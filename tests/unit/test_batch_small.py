@@ -5,21 +5,17 @@ from __future__ import annotations
 import io
 
 from pipeline.batch.progress import ProgressBar
-from pipeline.batch.small import LIMIT_ENV, SMALL_JOB_OBJECTS, is_small
+from pipeline.batch.small import is_small
+from pipeline.settings import Settings
 
 
-def test_a_few_dozen_objects_are_a_small_job_and_more_go_through_ray_data(monkeypatch) -> None:
-    monkeypatch.delenv(LIMIT_ENV, raising=False)
-    assert [is_small(n) for n in (0, 1, 24, SMALL_JOB_OBJECTS, SMALL_JOB_OBJECTS + 1)] == [False, True, True, True,
-                                                                                           False]
-
-
-def test_the_limit_comes_from_the_environment_and_zero_keeps_every_run_on_ray_data(monkeypatch) -> None:
-    monkeypatch.setenv(LIMIT_ENV, "0")
-    assert not is_small(1)
-    monkeypatch.setenv(LIMIT_ENV, "500")
-    assert is_small(500) and not is_small(501)
-    assert is_small(3, limit=3) and not is_small(4, limit=3)
+def test_a_few_dozen_objects_are_a_small_job_and_zero_keeps_every_run_on_ray_data(monkeypatch) -> None:
+    limit = Settings().small_job_objects
+    assert limit == 64
+    assert [is_small(n, limit) for n in (0, 1, 24, limit, limit + 1)] == [False, True, True, True, False]
+    assert not is_small(1, 0)
+    monkeypatch.setenv("OCR_SMALL_JOB_OBJECTS", "500")
+    assert Settings().small_job_objects == 500
 
 
 def test_a_local_bar_counts_what_the_driver_adds_and_starts_no_actor() -> None:
