@@ -6,28 +6,16 @@
 # Idempotent: a second run installs nothing. Usage: scripts/setup.sh [--dev]
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk python3-venv)
 DEV_APT_PACKAGES=(shellcheck packer systemd)
 want=("${APT_PACKAGES[@]}")
 [ "${1:-}" = "--dev" ] && want+=("${DEV_APT_PACKAGES[@]}")
 
-missing=()
-for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-fi
+apt_install_missing setup "${want[@]}"
+ensure_venv .venv
 extra="[local]"
 [ "${1:-}" = "--dev" ] && extra="[dev]"
 stamp=".venv/.installed-${extra//[^a-z]/}-$(sha1sum pyproject.toml | cut -c1-12)"
@@ -36,7 +24,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 if [ "${1:-}" = "--dev" ] && [ ! -x .venv-checkov/bin/checkov ]; then
-  "$PY" -m venv .venv-checkov
+  ensure_venv .venv-checkov
   .venv-checkov/bin/python -m pip install -q "checkov==3.3.30"
 fi
 echo "setup: ready (.venv with ocr-cluster${extra})"

@@ -100,3 +100,10 @@ def image_xobject_pdf(image: Image.Image, image_keys: str, width_pt: int = 595, 
 MALFORMED_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"
 NOT_AN_IMAGE = b"This is a text file that someone named invoice.png\n" * 10
 ZIP_FILE = b"PK\x03\x04" + b"\x00" * 60
+
+
+def read_through(stage, key: str, data: bytes):
+    """The document the stage makes of ``data`` as object ``key`` (as a worker hands it the bytes)."""
+    from pipeline.models import FetchedObject, Job
+
+    return stage.process_fetched(Job("b", key), FetchedObject(data, len(data), "etag", "", 0.0))

@@ -19,13 +19,6 @@ def fetched(data: bytes) -> FetchedObject:
     return FetchedObject(data, len(data), "etag", "", 0.0)
 
 
-@pytest.fixture(scope="module")
-def stage() -> OcrStage:
-    s = OcrStage(Settings())
-    s.setup()
-    return s
-
-
 @pytest.mark.parametrize("sample", [s for s in sample_documents() if not s.corrupt], ids=lambda s: s.key[-24:])
 def test_known_text_is_found(stage: OcrStage, sample) -> None:
     doc = stage.process_fetched(Job("b", sample.key), fetched(sample.data))

@@ -15,8 +15,8 @@ from benchmarks.geometry import _decoded
 from pipeline.engine.geometry import turn
 from pipeline.engine.ocr import LINE_MARGIN, _line_crop, get_engine
 from pipeline.engine.stage import OcrStage
-from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
+from tests.inputs import read_through
 
 
 def test_a_lines_crop_has_its_margin_kept_clear_of_its_neighbours() -> None:
@@ -41,15 +41,8 @@ def test_a_columns_crop_is_turned_a_quarter_counter_clockwise() -> None:
 
 
 
-@pytest.fixture(scope="module")
-def stage() -> OcrStage:
-    s = OcrStage(Settings())
-    s.setup()
-    return s
-
-
 def _read(stage: OcrStage, page: scanned.ScannedPage):
-    return stage.process_fetched(Job("b", page.key), FetchedObject(page.data, len(page.data), "etag", "", 0.0))
+    return read_through(stage, page.key, page.data)
 
 
 def _page(kind: str, seed: int) -> scanned.ScannedPage:

@@ -12,23 +12,16 @@ from benchmarks import scanned
 from pipeline.engine.ocr import get_engine
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
-from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
+from tests.inputs import read_through
 
 pytestmark = pytest.mark.tesseract
 
 PAGES = {p.kind: p for p in scanned.scanned_pages(lines=12)}
 
 
-@pytest.fixture(scope="module")
-def stage() -> OcrStage:
-    s = OcrStage(Settings())
-    s.setup()
-    return s
-
-
 def read(stage: OcrStage, page: scanned.ScannedPage):
-    return stage.process_fetched(Job("b", page.key), FetchedObject(page.data, len(page.data), "etag", "", 0.0))
+    return read_through(stage, page.key, page.data)
 
 
 @pytest.fixture(scope="module")
