@@ -268,15 +268,20 @@ class WorkerPool:
         return task, result
 
     def _stop_overdue(self) -> None:
-        """Kill a worker whose task ran far past its deadline (a hung engine or decoder). That task
-        comes back as ``EngineTimeout`` (retrying would hang again), the worker's other one as
-        ``WorkerLost``; the pool replaces the worker on its next resize."""
+        """Kill a worker whose task ran far past its deadline (a hung engine or decoder). The
+        worker's oldest task is the one that hung (the others wait behind it for the engine): it
+        comes back as ``EngineTimeout`` (retrying would hang again), the worker's others as
+        ``WorkerLost`` (retried); the pool replaces the worker on its next resize."""
         import ray
 
         if not self.task_deadline_s:
             return
-        now = time.monotonic()
+        oldest: dict[str, tuple[Any, Task]] = {}
         for ref, (name, task) in self.outstanding.items():
+            if name not in oldest or task.submitted < oldest[name][1].submitted:
+                oldest[name] = (ref, task)
+        now = time.monotonic()
+        for name, (ref, task) in oldest.items():
             if ref in self.overdue or now - task.submitted <= self.task_deadline_s:
                 continue
             self.overdue.add(ref)

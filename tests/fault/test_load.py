@@ -39,7 +39,7 @@ def test_a_burst_of_messages_keeps_memory_bounded_and_loses_nothing(settings, re
 
     def sample() -> None:
         while not done.wait(0.05):
-            waiting = service.inbox.qsize()
+            waiting = service.intake.waiting()
             held = len(service.inflight) + waiting
             to_read = sum(1 for e in list(service.inflight.values()) if e.ocr_open) + waiting
             peaks["held"] = max(peaks["held"], held)
@@ -54,6 +54,7 @@ def test_a_burst_of_messages_keeps_memory_bounded_and_loses_nothing(settings, re
         done.set()
         sampler.join()
 
+    assert peaks["held"] > 0 and peaks["rss"] > 0, "the sampler saw the service at work"
     # the hold bounds what is still to be read (+ one receive of ten); beside it the service holds
     # messages read and waiting for the bulk writer (its document bound) or for a shared delete (ten)
     assert peaks["to_read"] <= limit + 10, f"{peaks['to_read']} messages still to read; the bound is {limit} (+ 10)"
