@@ -216,11 +216,11 @@ def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, verti
                     texts.append(text)
                     confidences.append(confidence)
             if texts:
-                blocks.append(Block(box, sideways, _weighted(confidences, texts), "\n".join(texts) + "\n"))
+                blocks.append(Block(box, sideways, weighted_confidence(confidences, texts), "\n".join(texts) + "\n"))
     finally:
         api.SetPageSegMode(mode)
     text = "\n".join(b.text for b in blocks)
-    confidence = _weighted([b.confidence for b in blocks], [b.text for b in blocks]) if blocks else 0.0
+    confidence = weighted_confidence([b.confidence for b in blocks], [b.text for b in blocks])
     return Recognised(text, confidence, time.perf_counter() - started, () if vertical else tuple(blocks))
 
 
@@ -285,10 +285,10 @@ def _line_crop(image: Image.Image, line: tuple[int, int, int, int], others: list
     return crop.transpose(Image.Transpose.ROTATE_90) if vertical else crop
 
 
-def _weighted(confidences: list[float], texts: list[str]) -> float:
-    """The mean of ``confidences`` weighted by the characters of ``texts``."""
+def weighted_confidence(confidences: list[float], texts: list[str]) -> float:
+    """The mean of ``confidences`` weighted by the characters of ``texts`` (0.0 for none)."""
     chars = [max(1, len(t.strip())) for t in texts]
-    return sum(c * n for c, n in zip(confidences, chars, strict=True)) / sum(chars)
+    return sum(c * n for c, n in zip(confidences, chars, strict=True)) / max(1, sum(chars))
 
 
 def _sideways(orientation: tuple) -> bool:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageOps
 
 from pipeline.engine.geometry import Reductions, estimate_skew, straighten, turn
-from pipeline.engine.ocr import Engine, Recognised
+from pipeline.engine.ocr import Engine, Recognised, weighted_confidence
 from pipeline.errors import EngineTimeout
 
 VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
@@ -168,8 +168,7 @@ def _with_vertical_blocks(
         draw.rectangle(_grown(box, image), fill=255 if rest.mode == "L" else "white")
     again = engine.read_lines(rest, _left(deadline), dpi, vertical=True)
     _charge(reading.seconds, "vertical_s", again.seconds)
-    weak_chars = [max(1, len(b.text.strip())) for b in weak]
-    weak_confidence = sum(b.confidence * n for b, n in zip(weak, weak_chars, strict=True)) / max(1, sum(weak_chars))
+    weak_confidence = weighted_confidence([b.confidence for b in weak], [b.text for b in weak])
     if again.confidence <= weak_confidence or not again.text.strip():
         return reading
     body_top = min(b.box[1] for b in recognised.vertical_blocks)
