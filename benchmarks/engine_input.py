@@ -58,10 +58,10 @@ def compare_inputs(pages: int) -> dict[str, dict[str, float]]:
 
 def compare_rasters(pages: int, dpi: int = 300) -> dict[str, float]:
     """Seconds per PDF page: pdfium's grey rendering, colour rendering converted to grey, and the
-    page's own image (``documents.embedded_scan``, what the stage now does with a scanned page)."""
+    page's own image (``pdf.embedded_scan``, what the stage now does with a scanned page)."""
     import pypdfium2 as pdfium
 
-    from pipeline.engine.documents import embedded_scan
+    from pipeline.engine.pdf import embedded_scan
 
     totals = {"grey": 0.0, "colour -> grey": 0.0, "embedded scan": 0.0}
     count = 0

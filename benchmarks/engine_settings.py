@@ -30,9 +30,9 @@ from PIL import Image
 from benchmarks.geometry import Probe, probes, tally
 from benchmarks.report import write_summary
 from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
-from pipeline.engine.documents import PageInput
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
+from pipeline.models import PageInput
 from pipeline.settings import Settings
 
 DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # Tesseract 5's own

@@ -32,10 +32,11 @@ from benchmarks.corpus import generate
 from benchmarks.report import write_summary
 from benchmarks.scanned import KINDS, scanned_pages
 from pipeline.engine.blank import ink_test
-from pipeline.engine.documents import OpenedDocument, PageInput
+from pipeline.engine.documents import OpenedDocument
 from pipeline.engine.geometry import Reductions, estimate_skew
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
+from pipeline.models import PageInput
 from pipeline.settings import Settings
 
 PATHS = ("previous", "resolution", "geometry")

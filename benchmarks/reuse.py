@@ -23,8 +23,8 @@ from pipeline.devstack.samples import encode
 from pipeline.engine.stage import OcrStage
 from pipeline.errors import OcrClusterError
 from pipeline.settings import Settings
-from pipeline.sources.listing import fetch_local, list_local
-from pipeline.sources.s3 import ListingFilter
+from pipeline.sources.fetch import fetch_local
+from pipeline.sources.listing import ListingFilter, list_local
 
 
 def write_corpus(root: Path, pages: int, duplicates: int, blank: int) -> None:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--page-timeout", type=float, default=20.0, help="engine seconds a page (OCR_PAGE_TIMEOUT_S)")
     args = p.parse_args(argv)
     from pipeline.devstack.stack import start_stack
-    from pipeline.sinks.readings import OpenSearchReadings
+    from pipeline.sinks.opensearch import OpenSearchReadings
 
     stack = start_stack()
     try:

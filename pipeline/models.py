@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,19 @@ def document_id(bucket: str, key: str, version: str) -> str:
     """SHA-256 of bucket, key and version (or ETag), NUL-separated."""
     raw = "\0".join((bucket, key, version)).encode("utf-8", "surrogatepass")
     return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class PageInput:
+    """One page ready for the engine: either text from a PDF text layer or an image, with the
+    resolution it is to be read at and where that came from (:mod:`pipeline.engine.documents`)."""
+
+    page: int
+    text: str | None = None
+    image: Image.Image | None = None  # a PIL image
+    warning: str = ""
+    dpi: int = 0
+    dpi_source: str = ""
 
 
 @dataclass

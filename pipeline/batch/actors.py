@@ -48,7 +48,7 @@ def result_schema() -> Any:
 class OcrBatch:
     """One per actor: a warm stage; ``__call__`` OCRs a batch of job rows into result rows.
 
-    A long document (:func:`pipeline.engine.split.is_long` by ``split_pages``; 0: none) is only
+    A long document (:func:`pipeline.engine.documents.is_long` by ``split_pages``; 0: none) is only
     opened and counted: its row comes back *deferred* (``deferred_pages``), for
     :mod:`pipeline.batch.long` to spread.
     """
@@ -96,7 +96,7 @@ class OcrBatch:
 
     def _read(self, job: Job, fetched: Any) -> tuple[Any, int]:
         """(the document, 0), or (None, its pages) for a long one left to the second pass."""
-        from pipeline.engine.split import is_long
+        from pipeline.engine.documents import is_long
 
         started = time.perf_counter()
         with self.stage.open(fetched.data) as opened:

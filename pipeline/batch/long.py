@@ -1,7 +1,7 @@
 """Long documents in a backfill: their pages spread over the whole actor pool.
 
 The first pass (:mod:`pipeline.batch.run`) hands whole objects to the actors; a long one
-(:func:`pipeline.engine.split.is_long`, ``OCR_SPLIT_PAGES``) comes back from it *deferred* (opened
+(:func:`pipeline.engine.documents.is_long`, ``OCR_SPLIT_PAGES``) comes back from it *deferred* (opened
 and counted, not read). This second pass cuts each deferred document into the stage's page ranges
 (:func:`pipeline.engine.split.page_ranges`)::
 

@@ -26,8 +26,7 @@ from pipeline.batch.progress import ProgressBar
 from pipeline.fleet.raycluster import worker_env
 from pipeline.models import Job
 from pipeline.settings import Settings
-from pipeline.sources.listing import list_sources
-from pipeline.sources.s3 import ListingFilter
+from pipeline.sources.listing import ListingFilter, list_sources
 
 RESERVED_CPUS = 0.5  # left to the write tasks
 MAX_ROWS_PER_BLOCK = 32  # an actor task's objects: written (and resumable) once it ends
@@ -117,10 +116,14 @@ def run_jobs(settings: Settings, items: list[tuple[Job, str]], parquet: str = ""
                         skipped_work=outcome["skipped"])
 
 
+def is_small(jobs: int, limit: int) -> bool:
+    """Whether a run of ``jobs`` objects goes by :func:`pipeline.batch.small.run_small` (``limit``:
+    ``OCR_SMALL_JOB_OBJECTS``; 0 objects: nothing runs at all)."""
+    return 0 < jobs <= limit
+
+
 def _execute(settings: Settings, items: list[tuple[Job, str]], parquet: str, workers: int,
              progress: bool) -> tuple[dict[str, Any], int]:
-    from pipeline.batch.small import is_small
-
     if is_small(len(items), settings.small_job_objects):
         return _execute_small(settings, items, parquet, workers, progress)
     import ray.data

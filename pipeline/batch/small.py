@@ -38,12 +38,6 @@ class OcrBatchActor(OcrBatch):
         return self(batch)
 
 
-def is_small(jobs: int, limit: int) -> bool:
-    """Whether a run of ``jobs`` objects goes by :func:`run_small` (``limit``: ``OCR_SMALL_JOB_OBJECTS``;
-    0 objects: nothing runs at all)."""
-    return 0 < jobs <= limit
-
-
 def run_small(settings: Settings, items: list[tuple[Job, str]], sink: Any, size: int, cpus_each: float,
               env: dict[str, str], split_pages: int, on_written: Callable[[int, int, int], None] | None = None) -> None:
     """OCR ``items`` (already in hand-out order) on ``size`` actors; every result goes through

@@ -53,8 +53,7 @@ def _ray_options(p: argparse.ArgumentParser) -> None:
 def _backfill(args: argparse.Namespace) -> int:
     from pipeline.batch.run import format_summary, run_backfill
     from pipeline.fleet.raycluster import connect
-    from pipeline.sources.listing import parse_since
-    from pipeline.sources.s3 import ListingFilter
+    from pipeline.sources.listing import ListingFilter, parse_since
 
     settings = load_settings(args.env_file)
     since = parse_since(args.modified_since) if args.modified_since else None

@@ -1,8 +1,23 @@
-"""Bytes to pages: sniff the type from magic bytes, decode images, read a PDF's text layer or
-rasterise its pages one at a time (never the whole document in memory).
+"""Bytes to pages: sniff the type from magic bytes, decode images and know their resolution; PDF
+pages (text layer, scan or render) come from :mod:`pipeline.engine.pdf`. One page at a time,
+never the whole document in memory.
 
 Caps: pixels per page (Pillow's decompression-bomb guard, PDF pages scaled down to fit), pages
 per document. Every failure is a :class:`~pipeline.errors.PermanentError` with a reason.
+
+A page's resolution must be told to the engine (``SetImageBytes`` carries none). Without it
+Tesseract assumes 70 DPI, and its layout analysis drops whole runs of lines on ordinary 300-DPI
+pages (measured on A4 Mincho pages: CER 63% without, 0.0% with). It comes, in this order, from:
+
+- ``pdf-render`` / ``pdf-scan``: a PDF page's render DPI, or an embedded scan's own;
+- ``metadata``: an image's DPI (PNG pHYs, JPEG JFIF/EXIF, TIFF) when it is credible;
+- ``paper-size``: the page's size, when its shape is a paper size (an image 2480 px wide in
+  A4's shape is a 300-DPI A4 page, not a 70-DPI poster);
+- ``assumed``: :data:`ASSUMED_DPI`, the resolution of most office scans.
+
+A DPI is not credible outside 70-2400, nor when it makes the page larger than an A0 sheet, nor
+when a low value (72 and 96 are what cameras and screens write) makes it larger than
+:data:`LOW_DPI_MAX_INCHES`.
 """
 
 from __future__ import annotations
@@ -14,14 +29,10 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile
 
 from pipeline import errors
-from pipeline.engine.resolution import image_resolution, square_pixels
+from pipeline.engine.pdf import open_pdf, pdf_page
+from pipeline.models import PageInput
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-MIN_TEXT_LAYER_CHARS = 16
-COLOUR_RENDER_MAX_PIXELS = 20_000_000  # above (A3 at 300 DPI is 17.4 M), render grey: a third of the memory
-SCAN_DPI_TOLERANCE = 0.1  # a scan within 10% of the render DPI is taken as it is (rendering would resample it)
-_SCAN_COLOURS = frozenset(range(1, 8)) | {10}  # pdfium's grey, RGB, CMYK, Cal*, Lab, ICC, indexed
-_ROTATIONS = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
 _MAGIC = (
     (b"%PDF-", "pdf"),
@@ -58,17 +69,10 @@ def sniff(data: bytes) -> str:
     raise errors.UnsupportedType(f"not a supported image or PDF (first bytes {data[:8]!r})")
 
 
-@dataclass
-class PageInput:
-    """One page ready for the engine: either text from a PDF text layer or an image, with the
-    resolution it is to be read at and where that came from (:mod:`pipeline.engine.resolution`)."""
-
-    page: int
-    text: str | None = None
-    image: Image.Image | None = None
-    warning: str = ""
-    dpi: int = 0
-    dpi_source: str = ""
+def is_long(page_count: int, split_pages: int) -> bool:
+    """Whether a document of ``page_count`` pages is read in ranges of ``split_pages`` pages
+    (:mod:`pipeline.engine.split`; ``split_pages`` 0: never)."""
+    return split_pages > 0 and page_count > split_pages
 
 
 class OpenedDocument:
@@ -82,7 +86,7 @@ class OpenedDocument:
         self._pdf = None
         self._image: Image.Image | None = None
         if self.kind == "pdf":
-            self._pdf = _open_pdf(data)
+            self._pdf = open_pdf(data)
             self.page_count = len(self._pdf)
         else:
             self._image = _open_image(data, max_pixels)
@@ -97,7 +101,7 @@ class OpenedDocument:
     def page(self, number: int) -> PageInput:
         """Page ``number`` (1-based), decoded or rasterised now."""
         if self._pdf is not None:
-            return _pdf_page(self._pdf, number, self._dpi, self._max_pixels)
+            return pdf_page(self._pdf, number, self._dpi, self._max_pixels)
         frame, warning = square_pixels(_image_frame(self._image, number, self._max_pixels))
         resolution = image_resolution(frame)
         return PageInput(number, image=frame, warning=warning, dpi=resolution.dpi, dpi_source=resolution.source)
@@ -177,115 +181,99 @@ def _flatten(image: Image.Image) -> Image.Image:
     return background
 
 
-def _open_pdf(data: bytes):  # -> pypdfium2.PdfDocument
-    import pypdfium2 as pdfium
-
-    try:
-        return pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        message = str(exc)
-        if "password" in message.lower() or "security" in message.lower():
-            raise errors.EncryptedDocument("the PDF is encrypted (password required)") from None
-        raise errors.CorruptDocument(f"the PDF cannot be opened: {message}") from None
-
-
-def _pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
-    import pypdfium2 as pdfium
-
-    try:
-        page = pdf[number - 1]
-        try:
-            text = _text_layer(page)
-            if len(text.strip()) >= MIN_TEXT_LAYER_CHARS:
-                return PageInput(number, text=text)
-            size = page.get_size()
-            scan = embedded_scan(page, dpi, max_pixels)
-            if scan is not None:
-                scan_dpi = round(72.0 * max(scan.size) / max(size))
-                return PageInput(number, image=scan, dpi=scan_dpi, dpi_source="pdf-scan")
-            scale, warning = _raster_scale(size, dpi, max_pixels)
-            image = _render_grey(page, size, scale)
-            return PageInput(number, image=image, warning=warning, dpi=round(scale * 72), dpi_source="pdf-render")
-        finally:
-            page.close()
-    except pdfium.PdfiumError as exc:
-        raise errors.CorruptDocument(f"page {number} of the PDF cannot be read: {exc}") from None
+ASSUMED_DPI = 300
+MIN_CREDIBLE_DPI = 70
+MAX_CREDIBLE_DPI = 2400
+MAX_PAGE_INCHES = 50.0  # A0 is 46.8 in on its long side
+LOW_DPI = 150
+LOW_DPI_MAX_INCHES = 24.0
+PAPER_SHAPE_TOLERANCE = 0.03  # scanners crop a little
+ANISOTROPY_TOLERANCE = 0.05
+PAPER_INCHES = {
+    "A3": (11.69, 16.54), "B4": (10.12, 14.33), "A4": (8.27, 11.69), "B5": (7.17, 10.12),
+    "A5": (5.83, 8.27), "B6": (5.04, 7.17), "Letter": (8.5, 11.0), "Legal": (8.5, 14.0),
+}
+SCAN_DPIS = (150, 200, 240, 300, 400, 600)
 
 
-def embedded_scan(page, dpi: int, max_pixels: int) -> Image.Image | None:
-    """A scanned page's own pixels, as grey, when rendering it would only copy them; else ``None``.
+@dataclass(frozen=True)
+class Resolution:
+    """The DPI a page is read at and where it came from."""
 
-    That is a page whose only content is one opaque, upright image covering it at ``dpi``
-    (±``SCAN_DPI_TOLERANCE``), in an ordinary colour space, with no annotation: what scanners
-    and fax servers write. Its pixels are what the render would produce (one grey level apart on
-    average, not resampled), at a fraction of the cost: an A4 page at 300 DPI takes ~7 ms
-    (JPEG grey), ~10 ms (1-bit fax) instead of 60-80 ms. Anything else is rendered.
-    """
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
-    if pdfium_c.FPDFPage_CountObjects(page.raw) != 1 or pdfium_c.FPDFPage_GetAnnotCount(page.raw) != 0:
-        return None
-    obj = next(iter(page.get_objects(max_depth=1)))
-    if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE or pdfium_c.FPDFPageObj_HasTransparency(obj.raw):
-        return None
-    try:
-        meta = obj.get_metadata()
-        if not _covers_page(obj, page, meta.width, meta.height, dpi) or meta.colorspace not in _SCAN_COLOURS:
-            return None
-        if meta.width * meta.height > max_pixels:
-            return None
-        image = obj.get_bitmap(render=False).to_pil()
-    except pdfium.PdfiumError:
-        return None  # the render says what is wrong with it
-    image = image if image.mode == "L" else image.convert("L")
-    rotation = page.get_rotation()
-    return image.transpose(_ROTATIONS[rotation]) if rotation else image
+    dpi: int
+    source: str  # "pdf-render" | "pdf-scan" | "metadata" | "paper-size" | "assumed"
 
 
-def _covers_page(obj, page, width_px: int, height_px: int, dpi: int) -> bool:
-    """The image is drawn upright over the whole page box at ``dpi`` (within the tolerances)."""
-    a, b, c, d, _, _ = obj.get_matrix().get()
-    if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0:
-        return False  # rotated, skewed or mirrored by its matrix
-    box = page.get_bbox()
-    width_pt, height_pt = box[2] - box[0], box[3] - box[1]
-    edge = 0.01 * max(width_pt, height_pt)
-    if any(abs(got - want) > edge for got, want in zip(obj.get_bounds(), box, strict=True)):
+def credible(dpi: float, width: int, height: int) -> bool:
+    """Whether ``dpi`` describes a real page of ``width`` x ``height`` pixels."""
+    if not MIN_CREDIBLE_DPI <= dpi <= MAX_CREDIBLE_DPI:
         return False
-    return all(
-        abs(px / (pt / 72.0 * dpi) - 1) <= SCAN_DPI_TOLERANCE
-        for px, pt in ((width_px, width_pt), (height_px, height_pt))
-    )
+    longest = max(width, height) / dpi
+    return longest <= (LOW_DPI_MAX_INCHES if dpi < LOW_DPI else MAX_PAGE_INCHES)
 
 
-def _render_grey(page, size_pt: tuple[float, float], scale: float) -> Image.Image:
-    """The page as 8-bit grey.
+def from_paper_size(width: int, height: int) -> int | None:
+    """The DPI of a page whose shape is a paper size (the reading closest to a usual scan DPI)."""
+    short, long_ = sorted((width, height))
+    best: tuple[float, int] | None = None
+    for paper_short, paper_long in PAPER_INCHES.values():
+        if abs((long_ / short) / (paper_long / paper_short) - 1) > PAPER_SHAPE_TOLERANCE:
+            continue
+        dpi = short / paper_short
+        distance = min(abs(dpi / usual - 1) for usual in SCAN_DPIS)
+        if best is None or distance < best[0]:
+            best = (distance, round(dpi))
+    return best[1] if best and credible(best[1], width, height) else None
 
-    pdfium's own grey rendering costs ~0.10 s an A4 page at 300 DPI; colour and a conversion to
-    grey ~0.05 s, with the same text. A colour bitmap is three times the size, so pages larger
-    than ``COLOUR_RENDER_MAX_PIXELS`` (drawings, posters) are rendered grey directly.
-    """
-    width, height = size_pt
-    if width * scale * height * scale > COLOUR_RENDER_MAX_PIXELS:
-        return page.render(scale=scale, grayscale=True).to_pil()
-    return page.render(scale=scale, rev_byteorder=True).to_pil().convert("L")
+
+def image_resolution(image: Image.Image) -> Resolution:
+    """The resolution of a decoded image page (its metadata, else its size, else assumed)."""
+    x_dpi, y_dpi = metadata_dpi(image)
+    if x_dpi and credible(max(x_dpi, y_dpi), image.width, image.height):
+        return Resolution(round(max(x_dpi, y_dpi)), "metadata")
+    paper = from_paper_size(image.width, image.height)
+    if paper:
+        return Resolution(paper, "paper-size")
+    return Resolution(ASSUMED_DPI, "assumed")
 
 
-def _text_layer(page) -> str:
-    textpage = page.get_textpage()
+def metadata_dpi(image: Image.Image) -> tuple[float, float]:
+    """(x, y) DPI as the file states it, or (0, 0)."""
+    dpi = image.info.get("dpi")
     try:
-        return textpage.get_text_range()
-    finally:
-        textpage.close()
+        x_dpi, y_dpi = (float(v) for v in dpi)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return 0.0, 0.0
+    return (x_dpi, y_dpi) if x_dpi > 0 and y_dpi > 0 else (0.0, 0.0)
 
 
-def _raster_scale(size_pt: tuple[float, float], dpi: int, max_pixels: int) -> tuple[float, str]:
-    """The render scale for ``dpi``, lowered so the bitmap stays under the pixel cap."""
-    width_pt, height_pt = size_pt
-    scale = dpi / 72.0
-    pixels = width_pt * scale * height_pt * scale
-    if pixels <= max_pixels:
-        return scale, ""
-    reduced = scale * (max_pixels / pixels) ** 0.5
-    return reduced, f"page rendered at {reduced * 72:.0f} dpi instead of {dpi} to stay under OCR_MAX_PIXELS"
+def square_pixels(image: Image.Image) -> tuple[Image.Image, str]:
+    """The image with square pixels, and a warning saying so when it had to be stretched.
+
+    A standard-mode fax is 204 x 98 DPI: its glyphs are half as tall as the engine expects.
+    Such a page is stretched along its coarser axis to the finer DPI.
+    """
+    x_dpi, y_dpi = metadata_dpi(image)
+    if not x_dpi or abs(x_dpi / y_dpi - 1) <= ANISOTROPY_TOLERANCE:
+        return image, ""
+    if not credible(max(x_dpi, y_dpi), image.width, image.height) or min(x_dpi, y_dpi) < MIN_CREDIBLE_DPI / 2:
+        return image, ""
+    fine = max(x_dpi, y_dpi)
+    size = (round(image.width * fine / x_dpi), round(image.height * fine / y_dpi))
+    stretched = image.resize(size, Image.Resampling.BILINEAR)
+    stretched.info["dpi"] = (fine, fine)
+    return stretched, f"pixels made square ({x_dpi:g} x {y_dpi:g} dpi stretched to {fine:g})"
+
+
+FINER_MARGIN = 1.25  # a 310-DPI estimate of a 300-DPI page is the same page: resampling it only blurs
+
+
+def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
+    """The page reduced to ``cap`` DPI when it was scanned clearly finer (0: never). Tesseract
+    reads text best at about 300 DPI; a 600-DPI scan costs it about four times the pixels
+    (``python -m benchmarks.engine_settings``)."""
+    if not cap or dpi <= cap * FINER_MARGIN:
+        return image, dpi
+    scale = cap / dpi
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS), cap

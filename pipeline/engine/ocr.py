@@ -361,7 +361,7 @@ def set_pixels(api, image: Image.Image, dpi: int) -> None:
 
     ``SetImageBytes`` carries no resolution; without ``SetSourceResolution`` Tesseract assumes
     70 DPI and its layout analysis drops whole runs of lines of ordinary 300-DPI pages
-    (:mod:`pipeline.engine.resolution`).
+    (:mod:`pipeline.engine.documents`).
 
     tesserocr's ``SetImage(PIL.Image)`` re-encodes the image (as PNG for a decoded page) for
     Leptonica to decode again: ~0.07 s of a 300-DPI A4 page's ~0.4 s. Raw pixels skip both, and

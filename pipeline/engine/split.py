@@ -1,7 +1,7 @@
 """Long documents, for both runtimes: read whole, or cut into page ranges that whichever worker is
 free reads, and put together from the ranges in whatever order they come back.
 
-    is_long(page_count, split_pages)     -> read whole (OcrStage.process_opened), or split
+    documents.is_long(page_count, split_pages) -> read whole (OcrStage.process_opened), or split
     page_ranges(page_count, split_pages) -> [(1, 8), (9, 16), ...]
     read_range(stage, opened, first, last) -> [PageResult, ...]
     Parts(LongDocument).add / .fail      -> the Document, or the Failure, once every range is in
@@ -26,11 +26,6 @@ from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 
 if TYPE_CHECKING:
     from pipeline.engine.documents import OpenedDocument
-
-
-def is_long(page_count: int, split_pages: int) -> bool:
-    """Whether a document of ``page_count`` pages is split (``split_pages`` 0: never)."""
-    return split_pages > 0 and page_count > split_pages
 
 
 def page_ranges(page_count: int, split_pages: int) -> list[tuple[int, int]]:

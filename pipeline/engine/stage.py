@@ -8,8 +8,8 @@ or per page when a runtime spreads a long document over several workers.
 Work is never done twice: an object whose bytes (``sha256``) were already read with the same
 settings (:func:`reading_stamp`) reuses that reading, found through an optional
 :class:`PriorReadings` lookup the runtime's wiring gives the stage (OpenSearch's is
-:mod:`pipeline.sinks.readings`, wired by ``fleet.raycluster.warm_stage``; the stage itself
-does no I/O of sources or sinks: it is handed the bytes); a page the ink test
+:class:`pipeline.sinks.opensearch.OpenSearchReadings`, wired by ``fleet.raycluster.warm_stage``;
+the stage itself does no I/O of sources or sinks: it is handed the bytes); a page the ink test
 (:mod:`pipeline.engine.blank`) finds blank is not given to the engine.
 """
 
@@ -23,14 +23,13 @@ from datetime import datetime, timezone
 from typing import NamedTuple, Protocol
 
 from pipeline.engine.blank import InkReading, ink_test
-from pipeline.engine.documents import OpenedDocument, PageInput
+from pipeline.engine.documents import OpenedDocument, at_most
 from pipeline.engine.geometry import Reductions
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
-from pipeline.engine.resolution import at_most
 from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
-from pipeline.models import Document, FetchedObject, Job, PageResult, PriorReading, document_id
+from pipeline.models import Document, FetchedObject, Job, PageInput, PageResult, PriorReading, document_id
 from pipeline.settings import Settings
 
 log = logging.getLogger("ocr_cluster.stage")

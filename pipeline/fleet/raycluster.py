@@ -109,7 +109,7 @@ def warm_stage(settings: Any, env: dict[str, str] | None = None) -> Any:
     adopt_env(env)
     prior = None
     if settings.reuse_duplicates:
-        from pipeline.sinks.readings import OpenSearchReadings
+        from pipeline.sinks.opensearch import OpenSearchReadings
 
         prior = OpenSearchReadings.from_settings(settings)
     stage = OcrStage(settings, prior=prior)

@@ -1,4 +1,6 @@
-"""OpenSearch: the index and its Japanese-aware mapping, and a bulk writer that reads every item.
+"""OpenSearch: the index and its Japanese-aware mapping, a bulk writer that reads every item, and
+the index's lookups (the versions already indexed, for ``--skip-existing``; earlier readings of the
+same bytes, for reuse: :class:`OpenSearchReadings`).
 
 A 200 response with item errors is never success. Items answered 429 or 5xx are retried with
 backoff; ``409`` on ``create`` counts as done (already indexed); any other item error is reported
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import IndexRejected, IndexUnavailable, OcrClusterError
-from pipeline.models import Job
+from pipeline.models import Job, PageResult, PriorReading
 from pipeline.settings import Settings
 
 INDEX_BODY: dict[str, Any] = {
@@ -270,3 +272,49 @@ def split_existing(client: Any, index: str, jobs: list[Job]) -> tuple[list[Job],
     for start in range(0, len(jobs), LOOKUP_BATCH):
         found |= existing_versions(client, index, [j.doc_id for j in jobs[start : start + LOOKUP_BATCH]])
     return [j for j in jobs if j.doc_id not in found], [j for j in jobs if j.doc_id in found]
+
+
+# Prior readings by digest: the index's side of "work never done twice". The stage asks
+# (:class:`pipeline.engine.stage.PriorReadings`) for a document whose bytes had the same SHA-256 and
+# were read under the same reading stamp; the answer is that document's pages and text, to reuse.
+# One ``search`` of two keyword terms per object, with a short time-out: the lookup is an aid, and
+# the stage reads the object when it fails.
+
+LOOKUP_TIMEOUT_S = 5.0
+SOURCE_FIELDS = ["content_type", "pages", "timings", "reused_from"]
+
+
+class OpenSearchReadings:
+    """Finds an indexed document by ``sha256`` and ``reading`` (both ``keyword`` fields)."""
+
+    def __init__(self, client: Any, index: str, timeout_s: float = LOOKUP_TIMEOUT_S) -> None:
+        self.client = client
+        self.index = index
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenSearchReadings:
+        """A lookup on the settings' index (its own client)."""
+        return cls(make_client(settings), settings.index, min(LOOKUP_TIMEOUT_S, settings.opensearch_timeout_s))
+
+    def find(self, sha256: str, reading: str, exclude_doc_id: str) -> PriorReading | None:
+        """The first indexed document other than ``exclude_doc_id`` with this digest and stamp."""
+        from opensearchpy.exceptions import NotFoundError
+
+        query = {"bool": {"filter": [{"term": {"sha256": sha256}}, {"term": {"reading": reading}}],
+                          "must_not": [{"ids": {"values": [exclude_doc_id]}}]}}
+        try:
+            response = self.client.search(index=self.index, body={"size": 1, "query": query},
+                                          _source_includes=SOURCE_FIELDS, request_timeout=self.timeout_s)
+        except NotFoundError:  # no index yet: nothing was ever read
+            return None
+        hits = response.get("hits", {}).get("hits", [])
+        return prior_reading(hits[0]["_id"], hits[0]["_source"]) if hits else None
+
+
+def prior_reading(doc_id: str, source: dict[str, Any]) -> PriorReading:
+    """A prior reading from an indexed ``_source`` (a reuse of a reuse names the first reading)."""
+    pages = [PageResult.from_summary(p) for p in source.get("pages") or []]
+    timings = source.get("timings") or {}
+    engine_s = float(timings.get("saved_s") or timings.get("ocr_s", 0.0) + timings.get("geometry_s", 0.0))
+    return PriorReading(source.get("reused_from") or doc_id, source.get("content_type") or "", pages, engine_s)

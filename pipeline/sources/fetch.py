@@ -1,4 +1,5 @@
-"""A job's bytes, as every runtime fetches them: an S3 object, or a local file (the ``file://``
+"""A job's bytes, as every runtime fetches them (the one module that reads them): an S3 object
+(the version the job names; ``"null"`` versions read as none), or a local file (the ``file://``
 jobs of a backfill of a directory), under ``OCR_MAX_OBJECT_BYTES`` (refused before a byte is read
 when the size is known). One :class:`Fetcher` per worker process, holding its one S3 client.
 The OCR stage never fetches: it is handed the bytes (:class:`~pipeline.models.FetchedObject`).
@@ -14,19 +15,92 @@ as a plain fetch raises them.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from pipeline import errors
+from pipeline.errors import from_third_party
 from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
-from pipeline.sources.listing import fetch_local, is_local
-from pipeline.sources.s3 import fetch_object
 
+LOCAL_SCHEME = "file://"
 AHEAD = 4
 AHEAD_MAX_BYTES = 4 * 2**20
 
 Fetch = Callable[[Job], FetchedObject]
+
+
+def content_digest(data: bytes) -> str:
+    """The object's content digest (SHA-256 of its bytes, hex): the same bytes under any key."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetch_object(s3: Any, job: Job, max_bytes: int) -> FetchedObject:
+    """Download ``job``'s object; refuse (unread) anything over ``max_bytes``."""
+    if job.size is not None and job.size > max_bytes:
+        raise errors.ObjectTooLarge(_too_large(job.size, max_bytes))
+    started = time.perf_counter()
+    kwargs = {"Bucket": job.bucket, "Key": job.key}
+    if job.version_id:
+        kwargs["VersionId"] = job.version_id
+    try:
+        response = s3.get_object(**kwargs)
+        length = int(response.get("ContentLength", 0))
+        body = response["Body"]
+        if length > max_bytes:
+            body.close()
+            raise errors.ObjectTooLarge(_too_large(length, max_bytes))
+        data = body.read(max_bytes + 1)
+        body.close()
+    except errors.OcrClusterError:
+        raise
+    except Exception as exc:
+        raise from_third_party(exc) from exc
+    if len(data) != length:
+        raise errors.StorageUnavailable(f"truncated download: got {len(data)} of {length} bytes")
+    return FetchedObject(
+        data=data,
+        size=length,
+        etag=str(response.get("ETag", "")).strip('"'),
+        version_id=s3_version(response.get("VersionId") or job.version_id),
+        seconds=time.perf_counter() - started,
+        sha256=content_digest(data),
+    )
+
+
+def s3_version(value: str | None) -> str:
+    """S3 answers ``"null"`` for objects of unversioned buckets."""
+    return "" if not value or value == "null" else str(value)
+
+
+def _too_large(size: int, cap: int) -> str:
+    return f"the object has {size:,} bytes; the cap is {cap:,} (OCR_MAX_OBJECT_BYTES)"
+
+
+def is_local(job: Job) -> bool:
+    """Whether the job names a local file."""
+    return job.bucket.startswith(LOCAL_SCHEME)
+
+
+def fetch_local(job: Job, max_bytes: int) -> FetchedObject:
+    """Read a local job's file under the size cap (the local twin of :func:`fetch_object`)."""
+    path = Path(job.bucket.removeprefix(LOCAL_SCHEME)) / job.key
+    started = time.perf_counter()
+    try:
+        stat = path.stat()
+        if stat.st_size > max_bytes:
+            raise errors.ObjectTooLarge(f"the file has {stat.st_size:,} bytes; the cap is {max_bytes:,}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise errors.ObjectMissing(f"the file does not exist: {path}") from None
+    except PermissionError:
+        raise errors.AccessDenied(f"the file cannot be read: {path}") from None
+    return FetchedObject(data, len(data), f"{stat.st_size}-{stat.st_mtime_ns}", "", time.perf_counter() - started,
+                         content_digest(data))
 
 
 class Fetcher:

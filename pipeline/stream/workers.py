@@ -1,6 +1,6 @@
 """The OCR worker (a Ray actor with a warm engine) and the pool that keeps every CPU slot busy.
 
-A worker takes whole jobs; a long one (:func:`pipeline.engine.split.is_long`) comes back as a
+A worker takes whole jobs; a long one (:func:`pipeline.engine.documents.is_long`) comes back as a
 *split*: its bytes are put in Ray's object store once and its page ranges are handed out to the
 pool, so a 200-page PDF spreads over the cluster instead of sitting on one core.
 """
@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.documents import OpenedDocument
-from pipeline.engine.split import LongDocument, is_long, read_range
+from pipeline.engine.documents import OpenedDocument, is_long
+from pipeline.engine.split import LongDocument, read_range
 from pipeline.errors import EngineTimeout, WorkerLost
 from pipeline.fleet.raycluster import warm_stage
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult

@@ -18,7 +18,7 @@ from pipeline.batch.run import run_backfill
 from pipeline.cli import main
 from pipeline.devstack.samples import encode, render_page, text_layer_pdf
 from pipeline.sinks.opensearch import make_client, refresh
-from pipeline.sources.s3 import ListingFilter, list_jobs
+from pipeline.sources.listing import ListingFilter, list_jobs
 from tests import inputs
 from tests.helpers import indexed_keys, run_until_idle, upload
 

@@ -40,7 +40,8 @@ from pipeline.fleet.lifecycle import TerminationHook
 from pipeline.fleet.scaling import BacklogPublisher, ServiceReading
 from pipeline.models import Failure, Job
 from pipeline.ops import ami, doctor, smoke
-from pipeline.sources.s3 import bucket_versioned, fetch_object, list_jobs
+from pipeline.sources.fetch import fetch_object
+from pipeline.sources.listing import bucket_versioned, list_jobs
 from pipeline.sources.sqs import SqsQueue
 from pipeline.stream import ledger
 from tests.helpers import moto_post

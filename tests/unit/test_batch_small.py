@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from pipeline.batch.progress import ProgressBar
-from pipeline.batch.small import is_small
+from pipeline.batch.run import is_small
 from pipeline.settings import Settings
 
 

@@ -16,8 +16,8 @@ from pipeline.engine.geometry import Reductions, estimate_skew
 from pipeline.engine.stage import OcrStage
 from pipeline.models import FetchedObject, Job
 from pipeline.settings import Settings
-from pipeline.sinks.readings import OpenSearchReadings
-from pipeline.sources.s3 import content_digest
+from pipeline.sinks.opensearch import OpenSearchReadings
+from pipeline.sources.fetch import content_digest
 from tests.fault import engines
 
 BLANK = blank_pages()

@@ -97,7 +97,7 @@ def test_a_page_beyond_the_colour_budget_is_rendered_grey_directly() -> None:
 
     import pypdfium2 as pdfium
 
-    from pipeline.engine.documents import COLOUR_RENDER_MAX_PIXELS
+    from pipeline.engine.pdf import COLOUR_RENDER_MAX_PIXELS
 
     pdf = pdfium.PdfDocument.new()
     pdf.new_page(1296, 1728)  # 18 x 24 inches, a drawing: 38.9 Mpx at 300 dpi
@@ -170,7 +170,7 @@ def _mean_difference(a: Image.Image, b: Image.Image) -> float:
 def test_a_scanned_pdf_page_is_its_own_image_not_a_render(mode: str, rotate: int) -> None:
     import pypdfium2 as pdfium
 
-    from pipeline.engine.documents import embedded_scan
+    from pipeline.engine.pdf import embedded_scan
 
     data = _scan_pdf(_scan_page_image().convert(mode), rotate=rotate)
     assert embedded_scan(pdfium.PdfDocument(data)[0], 300, 120_000_000) is not None  # the fast path is taken
@@ -188,7 +188,7 @@ def test_a_scanned_pdf_page_is_its_own_image_not_a_render(mode: str, rotate: int
 def test_a_page_that_is_more_than_one_upright_scan_is_rendered(case: str) -> None:
     import pypdfium2 as pdfium
 
-    from pipeline.engine.documents import embedded_scan
+    from pipeline.engine.pdf import embedded_scan
 
     resolution = 200.0 if case == "200 dpi" else 300.0
     data = _scan_pdf(

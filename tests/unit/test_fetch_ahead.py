@@ -8,8 +8,7 @@ import pytest
 
 from pipeline.errors import ObjectMissing
 from pipeline.models import Job
-from pipeline.sources.fetch import AHEAD_MAX_BYTES, in_turn
-from pipeline.sources.listing import LOCAL_SCHEME, fetch_local
+from pipeline.sources.fetch import AHEAD_MAX_BYTES, LOCAL_SCHEME, fetch_local, in_turn
 
 
 def test_jobs_come_in_order_with_their_bytes_and_errors_in_turn(tmp_path) -> None:

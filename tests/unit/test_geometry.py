@@ -9,9 +9,8 @@ import pytest
 from PIL import Image
 
 from benchmarks import scanned
-from pipeline.engine.documents import OpenedDocument
+from pipeline.engine.documents import OpenedDocument, at_most, from_paper_size, image_resolution, square_pixels
 from pipeline.engine.geometry import Reductions, estimate_skew, profile_sharpness, straighten, turn
-from pipeline.engine.resolution import at_most, from_paper_size, image_resolution, square_pixels
 
 
 def opened_page(data: bytes):

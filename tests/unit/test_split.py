@@ -4,7 +4,8 @@ assembler); the stream's and the backfill's whole paths in tests/integration."""
 
 from __future__ import annotations
 
-from pipeline.engine.split import is_long, page_ranges
+from pipeline.engine.documents import is_long
+from pipeline.engine.split import page_ranges
 
 
 def test_only_a_document_of_more_pages_than_the_split_is_split() -> None:
