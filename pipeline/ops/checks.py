@@ -80,15 +80,16 @@ def check_language_data(settings: Settings) -> Check:
 
 
 def check_engine(settings: Settings) -> Check:
-    """The engine loads with every reader and reads a test page."""
+    """The engine loads with every reader and reads a test page (drawn in Pillow's own font: the
+    node's image installs no CJK font, and this check runs before every worker start)."""
 
     def read() -> str:
-        from pipeline.devstack.samples import render_page
         from pipeline.engine.ocr import engine_for
+        from pipeline.ops.smoke import smoke_page
 
         engine = engine_for(settings)
         engine.load_readers()
-        text = engine.recognise(render_page(["OCR 検証 123"]), settings.page_timeout_s).text
+        text = engine.recognise(smoke_page("OCR CHECK 123"), settings.page_timeout_s).text
         if "123" not in text:
             raise RuntimeError(f"the engine read {text!r} from a test page")
         return engine.version

@@ -31,15 +31,21 @@ class SmokeResult:
     document_ids: list[str]
 
 
-def smoke_png(text: str = SMOKE_TEXT) -> bytes:
-    """A small black-on-white PNG with ``text`` drawn large enough to OCR."""
+def smoke_page(text: str = SMOKE_TEXT):  # -> PIL.Image.Image
+    """A small black-on-white page with ``text`` drawn large enough to OCR, in the font Pillow
+    ships (no system font: a node's image has none, and needs none)."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default(size=48)
     image = Image.new("L", (64 + 32 * len(text), 160), 255)
     ImageDraw.Draw(image).text((32, 48), text, fill=0, font=font)
+    return image
+
+
+def smoke_png(text: str = SMOKE_TEXT) -> bytes:
+    """The test page (:func:`smoke_page`) as a 300-DPI PNG."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", dpi=(300, 300))
+    smoke_page(text).save(buffer, format="PNG", dpi=(300, 300))
     return buffer.getvalue()
 
 

@@ -214,10 +214,16 @@ def test_the_written_env_file_passes_validate_offline(booted: dict[str, Any]) ->
         pytest.skip("Debian's language data is not installed here")
     # The image's path does not exist on this machine: the same files, where they are here.
     env = {"PATH": os.environ["PATH"], "HOME": str(booted["root"]), "OCR_TESSDATA": str(DEBIAN_TESSDATA)}
-    proc = subprocess.run([str(Path(sys.executable).with_name("ocr-cluster")), "--env-file", str(path),
-                           "validate", "--offline"], env=env, capture_output=True, text=True, timeout=120)
+    # As the worker unit's ExecStartPre runs it; then whether the local stack's sample generator
+    # (which needs a CJK font, which the node's image does not install) was loaded for it.
+    probe = ("import sys; from pipeline.cli import main; code = main(sys.argv[1:]); "
+             "print('devstack loaded:', any(m.startswith('pipeline.devstack') for m in sys.modules)); sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", probe, "--env-file", str(path), "validate", "--offline"], env=env,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK    language-data" in proc.stdout and "OK    thread-budget" in proc.stdout
+    assert "OK    engine" in proc.stdout, proc.stdout
+    assert "devstack loaded: False" in proc.stdout, "the node's check must not need the local stack's samples"
 
 
 def _exec_lines(unit: Path) -> list[str]:
