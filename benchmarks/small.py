@@ -1,6 +1,7 @@
 """Small objects: what each object costs beside the engine, for the backfill and the stream.
 
     python -m benchmarks.small [--objects 1000] [--sizes line,quarter] [--isolated] [--ocr-cores 1]
+                               [--runs backfill,stream] [--no-shared]
 
 For each size (``benchmarks.smalldocs``: a 600x120 one-line scan up to a quarter A4 page at
 300 DPI; ``--objects`` one-line objects, fewer of the larger ones, as ``SIZES`` says), in one run
@@ -9,13 +10,14 @@ on one local stack:
 - **engine**: the bare warm engine, one process per OCR core, on the same images
   (``benchmarks.limit``: decoded before its clock starts);
 - **backfill**: ``run_backfill`` by its own clock (listing and Ray Data start-up included);
-- **stream**: the stream service on a pre-filled queue, first receive to last index;
+- **stream**: the stream service on a pre-filled queue, first receive to last index
+  (``--runs stream`` leaves the backfill out, ``--runs backfill`` the stream);
 
 shared (every process on every core), and with ``--isolated`` also isolated as
 ``benchmarks.isolated`` does it (the stack, this driver and Ray's daemons on the cores after the
-first ``--ocr-cores``). Each pipeline run has a CPU account by process group
-(``benchmarks.cpuaccount``), in ms per object, and the CER of what was indexed. Results are printed
-and written to ``out/bench/small.json``; quoted, never asserted.
+first ``--ocr-cores``; ``--no-shared``: the isolated runs alone). Each pipeline run has a CPU
+account by process group (``benchmarks.cpuaccount``), in ms per object, and the CER of what was
+indexed. Results are printed and written to ``out/bench/small.json``; quoted, never asserted.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
 OUT = Path("out/bench/small.json")
+RUNS = ("backfill", "stream")
 
 
 def mean(values: list[float]) -> float | None:
@@ -109,8 +112,9 @@ def stream_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None) 
     return pipeline_row(len(records), wall, settings, docs, account)
 
 
-def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], rest: set[int]) -> dict[str, Any]:
-    """Engine, backfill and stream on one size of objects, in one mode (shared or isolated)."""
+def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], rest: set[int],
+                 runs: tuple[str, ...] = RUNS) -> dict[str, Any]:
+    """The engine and each of ``runs`` (backfill, stream) on one size of objects, in one mode."""
     from benchmarks.isolated import on_cores
     from pipeline.settings import Settings
 
@@ -122,19 +126,23 @@ def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], re
             engine = engine_row(docs, len(ocr), Settings())
     else:
         engine = engine_row(docs, len(cores), Settings())
-    say(f"{mode} {name}: engine {engine['objects_s']} objects/s; backfill ...")
-    backfill = backfill_row(stack, docs, cores, isolated)
-    say(f"{mode} {name}: backfill {backfill['objects_s']} objects/s; stream ...")
-    stream = stream_row(stack, docs, cores, isolated)
-    say(f"{mode} {name}: stream {stream['objects_s']} objects/s")
-    for row in (backfill, stream):
-        row["vs_engine"] = round(row["objects_s"] / engine["objects_s"], 3) if engine["objects_s"] else None
-    return {"size": name, "mode": mode, "ocr_cores": len(cores), "engine": engine, "backfill": backfill,
-            "stream": stream, "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    row = {"size": name, "mode": mode, "ocr_cores": len(cores), "engine": engine}
+    say(f"{mode} {name}: engine {engine['objects_s']} objects/s")
+    for run_name, measure in (("backfill", backfill_row), ("stream", stream_row)):
+        if run_name not in runs:
+            continue
+        row[run_name] = measure(stack, docs, cores, isolated)
+        row[run_name]["vs_engine"] = (round(row[run_name]["objects_s"] / engine["objects_s"], 3)
+                                      if engine["objects_s"] else None)
+        say(f"{mode} {name}: {run_name} {row[run_name]['objects_s']} objects/s")
+    row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    return row
 
 
-def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int) -> list[dict[str, Any]]:
-    """Every size shared, then (``isolated``) every size isolated, on one local stack."""
+def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int,
+        runs: tuple[str, ...] = RUNS, shared: bool = True) -> list[dict[str, Any]]:
+    """Every size shared (unless not ``shared``), then (``isolated``) every size isolated, on one
+    local stack."""
     from benchmarks.isolated import descendants, pin
     from benchmarks.smalldocs import count_of, small_docs
     from pipeline.devstack.stack import start_stack
@@ -145,33 +153,38 @@ def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int) -> list[
     stack = start_stack()
     rows = []
     try:
-        rows += [measure_size(stack, name, docs[name], "shared", ocr, rest) for name in sizes]
+        if shared:
+            rows += [measure_size(stack, name, docs[name], "shared", ocr, rest, runs) for name in sizes]
         if isolated:
             os.sched_setaffinity(0, rest)
             for pid in descendants(os.getpid()):
                 pin(pid, rest)
-            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest) for name in sizes]
+            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest, runs) for name in sizes]
     finally:
         stack.stop()
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """Objects/s and ratios per size and mode, then the CPU accounts in ms per object."""
+    """Objects/s and ratios per size and mode, then the CPU accounts in ms per object (a run left
+    out with ``--runs`` shows as ``-``)."""
     from benchmarks.cpuaccount import GROUPS
 
     head = (f"{'size':<8} {'mode':<9} {'cores':>5} {'objects':>7} {'engine/s':>9} {'backfill/s':>10} {'ratio':>6} "
             f"{'stream/s':>9} {'ratio':>6}  CER engine/backfill/stream")
     lines = [head, "-" * len(head)]
     for r in rows:
-        e, b, s = r["engine"], r["backfill"], r["stream"]
+        e, b, s = r["engine"], r.get("backfill", {}), r.get("stream", {})
         lines.append(f"{r['size']:<8} {r['mode']:<9} {r['ocr_cores']:>5} {e['objects']:>7} {e['objects_s']:>9.2f} "
-                     f"{b['objects_s']:>10.2f} {_num(b['vs_engine']):>6} {s['objects_s']:>9.2f} "
-                     f"{_num(s['vs_engine']):>6}  {_pct(e['cer'])} / {_pct(b['cer'])} / {_pct(s['cer'])}")
+                     f"{_num(b.get('objects_s'), 2):>10} {_num(b.get('vs_engine')):>6} "
+                     f"{_num(s.get('objects_s'), 2):>9} {_num(s.get('vs_engine')):>6}  "
+                     f"{_pct(e['cer'])} / {_pct(b.get('cer'))} / {_pct(s.get('cer'))}")
     names = [g.replace(" ", "_") for g in GROUPS]
     lines += ["", "CPU ms per object: " + "  ".join(names) + "  total  (engine alone)"]
     for r in rows:
-        for run_name in ("backfill", "stream"):
+        for run_name in RUNS:
+            if run_name not in r:
+                continue
             ms = r[run_name]["cpu_ms_per_object"]
             lines.append(f"{r['size']:<8} {r['mode']:<9} {run_name:<8} "
                          + " ".join(f"{ms[g]:>7.1f}" for g in GROUPS)
@@ -179,8 +192,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.3f}"
+def _num(v: float | None, places: int = 3) -> str:
+    return "-" if v is None else f"{v:.{places}f}"
 
 
 def _pct(v: float | None) -> str:
@@ -201,11 +214,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="line,quarter", help=f"comma-separated, of {', '.join(SIZES)}")
     parser.add_argument("--isolated", action="store_true", help="also the isolated runs (benchmarks.isolated)")
     parser.add_argument("--ocr-cores", type=int, default=1, help="isolated: cores for OCR; the rest for all else")
+    parser.add_argument("--no-shared", action="store_true", help="with --isolated: the isolated runs only")
+    parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated, of backfill, stream")
     parser.add_argument("--out", type=Path, default=OUT, help="the JSON written")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     if unknown := [s for s in sizes if s not in SIZES]:
         parser.error(f"unknown sizes {unknown}; known: {', '.join(SIZES)}")
+    runs = tuple(r for r in args.runs.split(",") if r)
+    if unknown := [r for r in runs if r not in RUNS]:
+        parser.error(f"unknown runs {unknown}; known: {', '.join(RUNS)}")
+    if args.no_shared and not args.isolated:
+        parser.error("--no-shared needs --isolated")
     if args.isolated and len(os.sched_getaffinity(0)) <= args.ocr_cores:
         parser.error(f"--isolated needs more than {args.ocr_cores} CPUs")
     from benchmarks.report import machine_info
@@ -213,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging("WARNING")
     started, machine = time.perf_counter(), machine_info()
-    rows = run(sizes, args.objects, args.isolated, args.ocr_cores)
+    rows = run(sizes, args.objects, args.isolated, args.ocr_cores, runs, shared=not args.no_shared)
     summary = {"command": "python -m benchmarks.small " + " ".join(argv if argv is not None else sys.argv[1:]),
                "machine": machine | {"loadavg_end": [round(x, 2) for x in os.getloadavg()]},
                "elapsed_s": round(time.perf_counter() - started, 1), "rows": rows}
