@@ -65,19 +65,27 @@ def drive(submit: Any, calls: list[Any], in_flight: int) -> None:
     """Make every call, ``in_flight`` at a time, collecting results as ``WorkerPool.poll`` does."""
     import ray
 
-    todo, out = list(calls), []
-    while todo or out:
-        while todo and len(out) < in_flight:
-            out.append(submit(todo.pop()))
-        first, _ = ray.wait(out, num_returns=1, timeout=0.05)
-        ready = ray.wait(out, num_returns=len(out), timeout=0)[0] if first else []
-        for ref in dict.fromkeys(first + ready):
-            out.remove(ref)
-            ray.get(ref)
+    def take(ref: Any, out: list[Any]) -> None:
+        out.remove(ref)
+        ray.get(ref)
+
+    _drive(submit, calls, in_flight, take)
 
 
 def drive_streamed(submit: Any, calls: list[Any], in_flight: int) -> None:
     """As :func:`drive`, each call a streaming generator whose items are taken as they come."""
+    import ray
+
+    def take(gen: Any, out: list[Any]) -> None:
+        try:
+            ray.get(next(gen))
+        except StopIteration:
+            out.remove(gen)
+
+    _drive(submit, calls, in_flight, take)
+
+
+def _drive(submit: Any, calls: list[Any], in_flight: int, take: Any) -> None:
     import ray
 
     todo, out = list(calls), []
@@ -86,11 +94,8 @@ def drive_streamed(submit: Any, calls: list[Any], in_flight: int) -> None:
             out.append(submit(todo.pop()))
         first, _ = ray.wait(out, num_returns=1, timeout=0.05)
         ready = ray.wait(out, num_returns=len(out), timeout=0)[0] if first else []
-        for gen in dict.fromkeys(first + ready):
-            try:
-                ray.get(next(gen))
-            except StopIteration:
-                out.remove(gen)
+        for ref in dict.fromkeys(first + ready):
+            take(ref, out)
 
 
 def cpu_by_part(actor_pid: int) -> dict[str, float]:
