@@ -43,7 +43,6 @@ CLIENT_VARIANTS: dict[str, dict[str, Any]] = {
     "both": {"parameter_validation": False, "request_checksum_calculation": "when_required",
              "response_checksum_validation": "when_required"},
 }
-ENGINE_CALLS = ("recognise", "read_lines", "read_vertical")
 
 
 def cpu_ms_each(calls: list[Callable[[], Any]]) -> float:
@@ -52,24 +51,6 @@ def cpu_ms_each(calls: list[Callable[[], Any]]) -> float:
     for call in calls:
         call()
     return 1000 * (time.process_time() - started) / max(1, len(calls))
-
-
-class EngineClock:
-    """Wraps one engine's reading calls and adds up their CPU (the engine's own share of a stage)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.seconds = 0.0
-        for name in ENGINE_CALLS:
-            setattr(engine, name, self._timed(getattr(engine, name)))
-
-    def _timed(self, call: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.process_time()
-            try:
-                return call(*args, **kwargs)
-            finally:
-                self.seconds += time.process_time() - started
-        return timed
 
 
 def uploaded_jobs(stack: Any, docs: list) -> tuple[Any, list]:
@@ -112,18 +93,20 @@ def fetch_costs(settings: Any, jobs: list) -> dict[str, float]:
 
 def stage_costs(worker: Any, jobs: list) -> dict[str, float]:
     """CPU ms per object of each step of the worker's path, the engine's calls apart."""
+    from benchmarks.geometry import EngineClock
+
     stage = worker.stage
-    clock = EngineClock(stage.engine)
+    stage._engine = clock = EngineClock(stage.engine)  # as benchmarks.geometry times it
     fetched = [worker.fetcher.fetch(j) for j in jobs]
     pairs = list(zip(jobs, fetched, strict=True))
     lookup = cpu_ms_each([lambda j=j, f=f: stage.reuse(j, f) for j, f in pairs])
     docs: list = []
-    clock.seconds = 0.0
+    clock.cpu_s = 0.0
     stage_ms = cpu_ms_each([lambda j=j, f=f: docs.append(_read(stage, j, f)) for j, f in pairs])
-    engine_ms = 1000 * clock.seconds / len(jobs)
-    clock.seconds = 0.0
+    engine_ms = 1000 * clock.cpu_s / len(jobs)
+    clock.cpu_s = 0.0
     start_ms = cpu_ms_each([lambda j=j: worker.start(j) for j in jobs])
-    start_engine_ms = 1000 * clock.seconds / len(jobs)
+    start_engine_ms = 1000 * clock.cpu_s / len(jobs)
     pickled = cpu_ms_each([lambda j=j, d=d: pickle.loads(pickle.dumps((j, d), protocol=5))
                            for j, d in zip(jobs, docs, strict=True)])
     encoded = cpu_ms_each([lambda d=d: json.dumps(d.to_source(), ensure_ascii=False) for d in docs])

@@ -48,7 +48,7 @@ class PageInput:
 
     page: int
     text: str | None = None
-    image: Image.Image | None = None  # a PIL image
+    image: Image.Image | None = None
     warning: str = ""
     dpi: int = 0
     dpi_source: str = ""

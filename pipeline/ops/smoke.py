@@ -14,9 +14,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import SmokeFailed
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 SMOKE_TEXT = "OCR CLUSTER SMOKE TEST"
 
@@ -31,7 +34,7 @@ class SmokeResult:
     document_ids: list[str]
 
 
-def smoke_page(text: str = SMOKE_TEXT):  # -> PIL.Image.Image
+def smoke_page(text: str = SMOKE_TEXT) -> Image.Image:
     """A small black-on-white page with ``text`` drawn large enough to OCR, in the font Pillow
     ships (no system font: a node's image has none, and needs none)."""
     from PIL import Image, ImageDraw, ImageFont
