@@ -12,7 +12,8 @@ Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`): the
 languages (``OCR_LANGUAGES``), Tesseract 5's inverted-line pass (``OCR_INVERT_PASS``: each weak
 line read again inverted), the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
 scanned finer is reduced to it first), the LSTM's word lists (``OCR_LSTM_DICTIONARY``) and the
-certainty under which a stretch is read again by the other language (``OCR_RETRY_CERTAINTY``).
+certainty under which a stretch is read again by the other language (``OCR_RETRY_CERTAINTY``), and
+``jpn`` alone with its lines of Latin script read again by ``eng`` (``OCR_LATIN_LANGUAGE``).
 Pages: the scanned kinds of :mod:`benchmarks.scanned`, the harness corpus, English-only invoices
 (where every word of four letters or more counts, to see what ``jpn`` alone loses of English) and
 Mincho pages scanned at 600 DPI.
@@ -30,19 +31,22 @@ from PIL import Image
 from benchmarks.geometry import Probe, probes, tally
 from benchmarks.report import write_summary
 from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
+from pipeline.devstack.samples import cjk_font
+from pipeline.engine.geometry import turn
 from pipeline.engine.quality import character_error_rate
 from pipeline.engine.stage import OcrStage
 from pipeline.models import PageInput
 from pipeline.settings import Settings
 
 DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # Tesseract 5's own
-            "lstm_dictionary": True, "retry_certainty": -2.5}
+            "lstm_dictionary": True, "retry_certainty": -2.5, "latin_language": ""}
 NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
 VARIANTS = {
     "defaults": DEFAULTS,
     "no-invert": {**DEFAULTS, "invert_pass": False},
     "jpn": {**DEFAULTS, "languages": "jpn"},
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
+    "jpn-latin": {**DEFAULTS, "languages": "jpn", "invert_pass": False, "latin_language": "eng"},
     "no-invert-300max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 300},
     "no-invert-200max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 200},
     "no-dict": NO_DICTIONARY,
@@ -54,13 +58,16 @@ VARIANTS = {
 }
 ENGLISH_FIRMS = ("Harrington & Pryce Ltd", "Oakfield Logistics", "Brightwater Systems", "Calloway Foods",
                  "Northgate Marine", "Whitcombe Legal")
+ENGLISH_KINDS = ("english", "english-sans", "english-turned")
 ENGLISH_ITEMS = ("Hex bolts M8", "Cable harness", "Control board", "Packing material", "Field service",
                  "Design fee", "Travel expenses", "Inspection")
 
 
 def english_probes(count: int, seed: int) -> list[Probe]:
-    """English-only invoices in a serif face (A4, 300 DPI, 10 pt), each with its own number, firm
-    and contact; its words: every word of four letters or more (what ``jpn`` alone must still read)."""
+    """English-only invoices (A4, 300 DPI, 10 pt), each with its own number, firm and contact, in
+    turn: in a serif face (``english``), in a sans-serif one (``english-sans``), and serif turned
+    a quarter clockwise (``english-turned``: read line by line once turned back); its words:
+    every word of four letters or more (what ``jpn`` alone must still read)."""
     rng = random.Random(seed)
     out = []
     for n in range(count):
@@ -70,11 +77,14 @@ def english_probes(count: int, seed: int) -> list[Probe]:
         for item in rng.sample(ENGLISH_ITEMS, 6):
             lines.append(f"{item}  qty {rng.randint(1, 40)}  unit ${rng.randint(5, 900)}.{rng.randint(10, 99)}")
         lines += [f"Total due: ${rng.randint(1000, 99999):,}.00", "Please quote the invoice number on payment."]
+        kind = ENGLISH_KINDS[n % len(ENGLISH_KINDS)]
         image = Image.new("L", A4_PX[300], 255)
-        draw_lines(image, lines, 300, points=10)
+        draw_lines(image, lines, 300, points=10, face=cjk_font if kind == "english-sans" else None)
+        if kind == "english-turned":
+            image = turn(image, 270)
         text = "\n".join(lines)
         words = tuple(dict.fromkeys(w.strip(".,:$") for w in text.split() if len(w.strip(".,:$")) >= 4))
-        out.append(Probe("english", PageInput(1, image=image, dpi=300, dpi_source="metadata"), text, words))
+        out.append(Probe(kind, PageInput(1, image=image, dpi=300, dpi_source="metadata"), text, words))
     return out
 
 

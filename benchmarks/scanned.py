@@ -147,12 +147,14 @@ def font_px(dpi: int, points: float = FONT_PT) -> int:
     return round(points * dpi / 72)
 
 
-def draw_lines(image: Image.Image, lines: list[str], dpi: int, points: float = FONT_PT) -> None:
-    """Horizontal lines from the top-left margin, 1.5 lines apart, in the Mincho face at ``points``."""
+def draw_lines(image: Image.Image, lines: list[str], dpi: int, points: float = FONT_PT, face=None) -> None:
+    """Horizontal lines from the top-left margin, 1.5 lines apart, at ``points`` in ``face`` (a
+    function of the pixel size; the Mincho face by default)."""
     size = font_px(dpi, points)
+    font = (face or mincho)(size)
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
-        draw.text((round(dpi * 0.6), round(dpi * 0.6) + round(i * size * 1.5)), line, font=mincho(size), fill=0)
+        draw.text((round(dpi * 0.6), round(dpi * 0.6) + round(i * size * 1.5)), line, font=font, fill=0)
 
 
 def vertical_page(columns: list[str], dpi: int, top_fraction: float = 0.0) -> Image.Image:

@@ -1,3 +1,3 @@
-"""ocr-cluster: S3 + SQS in, Tesseract (jpn+eng) on every core, OpenSearch out."""
+"""ocr-cluster: S3 + SQS in, Tesseract (jpn, Latin lines in eng) on every core, OpenSearch out."""
 
 __version__ = "0.1.0"

@@ -27,7 +27,8 @@ COMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(
-        prog="ocr-cluster", description="OCR cluster: S3 + SQS in, Tesseract (jpn+eng) on every core, OpenSearch out."
+        prog="ocr-cluster",
+        description="OCR cluster: S3 + SQS in, Tesseract (jpn, Latin lines in eng) on every core, OpenSearch out.",
     )
     parser.add_argument("--env-file", help="KEY=VALUE file (default /etc/file-processor/env if present)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

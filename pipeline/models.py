@@ -61,7 +61,8 @@ class PageResult:
     ``rotation``: degrees the page was turned (counter-clockwise) to be read upright; ``skew``:
     degrees it was straightened by; ``direction``: "horizontal", "vertical" or "mixed";
     ``dpi``/``dpi_source``: the resolution the engine was told and where it came from.
-    ``ocr_s`` is the first reading; ``geometry_s`` what finding the page's lie took beyond it
+    ``ocr_s`` is the first reading (its Latin lines read again included); ``geometry_s`` what
+    finding the page's lie took beyond it
     (skew, orientation, vertical passes), itemised in ``geometry_timings``.
     """
 

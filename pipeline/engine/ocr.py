@@ -2,17 +2,18 @@
 
 The program owns the thread budget: ``OMP_THREAD_LIMIT=1`` is set before Tesseract is loaded
 (without it a page takes ~17 s instead of ~2 s on 2 cores), and one engine runs per process.
-Beside the reading languages it holds the two readers a page may need on its way
+Beside the reading languages it holds the readers a page may need on its way
 (:mod:`pipeline.engine.reading` decides when), loaded on first use and then kept warm:
-Tesseract's orientation detector (``osd``) and a vertical reader (``jpn_vert``, one block of
-vertical text, ``--psm 5``). Every reading is
-told the page's resolution.
+Tesseract's orientation detector (``osd``), a vertical reader (``jpn_vert``, one block of
+vertical text, ``--psm 5``) and, when set, a Latin reader (``eng``: lines of Latin script read
+again, see :func:`mostly_latin`). Every reading is told the page's resolution.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from pipeline.engine.textclean import CJK
 from pipeline.errors import ConfigError, EngineTimeout
 
 # OpenMP reads the limit once, when Tesseract's library loads: set it before anything loads it.
@@ -42,13 +44,24 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Line:
+    """One text line of a reading: where it is, what was read, how confidently."""
+
+    box: tuple[int, int, int, int]
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Recognised:
-    """The engine's answer for one image (``blocks``: its layout, when asked for)."""
+    """The engine's answer for one image (``blocks``: its layout, ``lines``: its text lines, each
+    when asked for)."""
 
     text: str
     confidence: float
     seconds: float
     blocks: tuple[Block, ...] = ()
+    lines: tuple[Line, ...] = ()
 
     @property
     def vertical_blocks(self) -> tuple[Block, ...]:
@@ -61,23 +74,26 @@ class Engine:
 
     def __init__(
         self, languages: str, tessdata: str, vertical: str = "jpn_vert", orientation: bool = True, invert: bool = False,
-        dictionary: bool = True, retry_certainty: float = TESSERACT_RETRY_CERTAINTY,
+        dictionary: bool = True, retry_certainty: float = TESSERACT_RETRY_CERTAINTY, latin: str = "",
     ) -> None:
         import tesserocr
 
-        check_languages(required_languages(languages, vertical, orientation), tessdata)
+        check_languages(required_languages(languages, vertical, orientation, latin), tessdata)
         self.languages = languages
         self.tessdata = tessdata
         self.version = "tesseract " + tesserocr.tesseract_version().split()[1]
         self.variables = reading_variables(invert, dictionary, retry_certainty)
-        # The vertical reader is one language (no stretch is read again) and read worse without
-        # the word lists (vertical and mixed pages, ``benchmarks.engine_settings``): it keeps them.
-        self.vertical_variables = reading_variables(invert)
+        # The vertical and Latin readers are one language each (no stretch is read again); the
+        # vertical one read worse without the word lists (vertical and mixed pages,
+        # ``benchmarks.engine_settings``), and English words are what the Latin one is for: both keep them.
+        self.one_language_variables = reading_variables(invert)
         self._api = tesserocr.PyTessBaseAPI(path=tessdata, lang=languages, variables=self.variables)
         self._vertical_language = vertical
         self._orientation = orientation
+        self._latin_language = latin
         self._vertical_api = None
         self._osd_api = None
+        self._latin_api = None
 
     @property
     def reads_vertical(self) -> bool:
@@ -89,12 +105,20 @@ class Engine:
         """Whether this engine has an orientation detector."""
         return self._orientation
 
+    @property
+    def reads_latin(self) -> bool:
+        """Whether this engine reads lines of Latin script again with a Latin reader."""
+        return bool(self._latin_language)
+
     def load_readers(self) -> None:
-        """Load the vertical reader and OSD now (``validate`` does: a broken file shows at boot)."""
+        """Load the vertical and Latin readers and OSD now (``validate`` does: a broken file
+        shows at boot)."""
         if self.reads_vertical:
             self._vertical()
         if self._orientation:
             self._osd()
+        if self.reads_latin:
+            self._latin()
 
     def _vertical(self):
         """The vertical reader, loaded on the first page that needs it (~0.3 s once): the two
@@ -104,9 +128,20 @@ class Engine:
 
             self._vertical_api = tesserocr.PyTessBaseAPI(
                 path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT,
-                variables=self.vertical_variables,
+                variables=self.one_language_variables,
             )
         return self._vertical_api
+
+    def _latin(self):
+        """The Latin reader (one line at a time, psm 13), loaded on first use."""
+        if self._latin_api is None:
+            import tesserocr
+
+            self._latin_api = tesserocr.PyTessBaseAPI(
+                path=self.tessdata, lang=self._latin_language, psm=tesserocr.PSM.RAW_LINE,
+                variables=self.one_language_variables,
+            )
+        return self._latin_api
 
     def _osd(self):
         """Tesseract's orientation detector, loaded on first use."""
@@ -116,12 +151,36 @@ class Engine:
             self._osd_api = tesserocr.PyTessBaseAPI(path=self.tessdata, lang="osd", psm=tesserocr.PSM.OSD_ONLY)
         return self._osd_api
 
-    def recognise(self, image: Image.Image, timeout_s: float, dpi: int = 300, layout: bool = False) -> Recognised:
+    def recognise(
+        self, image: Image.Image, timeout_s: float, dpi: int = 300, layout: bool = False, lines: bool = False
+    ) -> Recognised:
         """OCR one page image at ``dpi``; raises :class:`EngineTimeout` past ``timeout_s``.
 
-        ``layout``: also return the blocks of the layout analysis (to find vertical ones).
+        ``layout``: also return the blocks of the layout analysis (to find vertical ones);
+        ``lines``: also return the text lines (to read Latin ones again).
         """
-        return _read(self._api, image, timeout_s, dpi, layout)
+        return _read(self._api, image, timeout_s, dpi, layout, lines)
+
+    def read_latin_lines(self, image: Image.Image, lines: tuple[Line, ...], timeout_s: float,
+                         dpi: int = 300, sideways: bool = False) -> tuple[Line, ...]:
+        """``lines`` of a reading of ``image``, those of Latin script (:func:`mostly_latin`) read
+        again by the Latin reader, each from a crop of its own, and kept as it reads them when it
+        reads them more confidently (``sideways``: lines running top to bottom, their crops
+        turned upright as columns are). Raises :class:`EngineTimeout` past ``timeout_s``."""
+        if not self.reads_latin:
+            raise ConfigError("this engine has no Latin reader (OCR_LATIN_LANGUAGE is empty)")
+        started = time.perf_counter()
+        white = 255 if image.mode == "L" else (255,) * len(image.mode)
+        boxes = [line.box for line in lines]
+        again = []
+        for line in lines:
+            if mostly_latin(line.text):
+                crop = _line_crop(image, line.box, [b for b in boxes if b != line.box], sideways, white)
+                text, confidence = _latin_or(self._latin(), crop, dpi, _time_left(started, timeout_s), timeout_s,
+                                             line.text, line.confidence)
+                line = Line(line.box, text, confidence)
+            again.append(line)
+        return tuple(again)
 
     def read_vertical(self, image: Image.Image, timeout_s: float, dpi: int = 300) -> Recognised:
         """Read the image as one block of vertical text (columns right to left)."""
@@ -139,7 +198,8 @@ class Engine:
         their side or run top to bottom (read such a page with :meth:`recognise`)."""
         if vertical and not self.reads_vertical:
             raise ConfigError("this engine has no vertical reader (OCR_VERTICAL_LANGUAGE is empty)")
-        return read_line_by_line(self._vertical() if vertical else self._api, image, timeout_s, dpi, vertical)
+        latin = self._latin() if self.reads_latin and not vertical else None
+        return read_line_by_line(self._vertical() if vertical else self._api, image, timeout_s, dpi, vertical, latin)
 
     def detect_orientation(self, image: Image.Image, dpi: int = 300) -> tuple[int, float, str]:
         """(clockwise degrees the page is turned, confidence, script) from Tesseract's OSD;
@@ -160,12 +220,12 @@ class Engine:
 
     def close(self) -> None:
         """Free the engine."""
-        for api in (self._api, self._vertical_api, self._osd_api):
+        for api in (self._api, self._vertical_api, self._osd_api, self._latin_api):
             if api is not None:
                 api.End()
 
 
-def _read(api, image: Image.Image, timeout_s: float, dpi: int, layout: bool) -> Recognised:
+def _read(api, image: Image.Image, timeout_s: float, dpi: int, layout: bool, lines: bool = False) -> Recognised:
     started = time.perf_counter()
     set_pixels(api, image, dpi)
     try:
@@ -174,9 +234,40 @@ def _read(api, image: Image.Image, timeout_s: float, dpi: int, layout: bool) -> 
         text = api.GetUTF8Text()
         confidence = float(api.MeanTextConf())
         blocks = layout_blocks(api) if layout else ()
+        found = text_lines(api) if lines else ()
     finally:
         api.Clear()
-    return Recognised(text, confidence, time.perf_counter() - started, blocks)
+    return Recognised(text, confidence, time.perf_counter() - started, blocks, found)
+
+
+def text_lines(api) -> tuple[Line, ...]:
+    """The text lines of the last recognition in reading order (lines with no text left out)."""
+    from tesserocr import RIL, iterate_level
+
+    iterator = api.GetIterator()
+    found = []
+    for line in iterate_level(iterator, RIL.TEXTLINE) if iterator is not None else ():
+        box = line.BoundingBox(RIL.TEXTLINE)
+        try:
+            text = line.GetUTF8Text(RIL.TEXTLINE) or ""
+        except RuntimeError:  # tesserocr's answer for a line with no text
+            continue
+        if box is not None and text.strip():
+            found.append(Line(tuple(box), text.strip(), float(line.Confidence(RIL.TEXTLINE))))
+    return tuple(found)
+
+
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+_CJK_CHARACTER = re.compile(f"[{CJK}]")
+LATIN_MIN_LETTERS = 2
+
+
+def mostly_latin(text: str) -> bool:
+    """Whether a line read is Latin script: at least ``LATIN_MIN_LETTERS`` Latin letters, and
+    more of them than Japanese characters (``Contract No. 4080`` and ``Phone: 03-2013`` are;
+    a Japanese line with a word of English in it is not; nor is a line of figures)."""
+    letters = len(_LATIN_LETTER.findall(text))
+    return letters >= LATIN_MIN_LETTERS and letters > len(_CJK_CHARACTER.findall(text))
 
 
 # The white kept around a line (a column) read on its own, as a share of its height (width): the
@@ -187,11 +278,15 @@ def _read(api, image: Image.Image, timeout_s: float, dpi: int, layout: bool) -> 
 LINE_MARGIN = 0.25
 
 
-def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, vertical: bool) -> Recognised | None:
+def read_line_by_line(
+    api, image: Image.Image, timeout_s: float, dpi: int, vertical: bool, latin=None
+) -> Recognised | None:
     """The layout analysis of ``api`` (its own page segmentation mode), then each line read from a
     crop of its own at psm 13 (``vertical``: a column, turned a quarter counter-clockwise as
     Tesseract turns vertical text). ``blocks``: the layout's (none for a vertical reading);
-    ``None`` for a horizontal reading that found vertical blocks (the caller reads those whole)."""
+    ``None`` for a horizontal reading that found vertical blocks (the caller reads those whole).
+    ``latin``: a Latin reader, which reads a line of Latin script again (the more confident
+    reading is kept)."""
     from tesserocr import PSM
 
     started = time.perf_counter()
@@ -206,12 +301,12 @@ def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, verti
         for box, sideways, lines in layout:
             texts, confidences = [], []
             for line in lines:
-                left = timeout_s - (time.perf_counter() - started)
-                if left <= 0.05:
-                    raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
                 crop = _line_crop(image, line, [other for _, _, ls in layout for other in ls if other != line],
                                   vertical, white)
-                text, confidence = _read_crop(api, crop, dpi, left, timeout_s)
+                text, confidence = _read_crop(api, crop, dpi, _time_left(started, timeout_s), timeout_s)
+                if latin is not None and mostly_latin(text):
+                    text, confidence = _latin_or(latin, crop, dpi, _time_left(started, timeout_s), timeout_s,
+                                                 text, confidence)
                 if text:
                     texts.append(text)
                     confidences.append(confidence)
@@ -222,6 +317,22 @@ def read_line_by_line(api, image: Image.Image, timeout_s: float, dpi: int, verti
     text = "\n".join(b.text for b in blocks)
     confidence = weighted_confidence([b.confidence for b in blocks], [b.text for b in blocks])
     return Recognised(text, confidence, time.perf_counter() - started, () if vertical else tuple(blocks))
+
+
+def _time_left(started: float, timeout_s: float) -> float:
+    """Seconds left of ``timeout_s`` since ``started``; raises :class:`EngineTimeout` when none are."""
+    left = timeout_s - (time.perf_counter() - started)
+    if left <= 0.05:
+        raise EngineTimeout(f"the engine gave up on the page after {timeout_s:g} s")
+    return left
+
+
+def _latin_or(latin, crop: Image.Image, dpi: int, left_s: float, timeout_s: float, text: str,
+              confidence: float) -> tuple[str, float]:
+    """The Latin reader's (text, confidence) of a line's crop when it reads it more confidently
+    than ``confidence``, else (``text``, ``confidence``)."""
+    again, again_confidence = _read_crop(latin, crop, dpi, left_s, timeout_s)
+    return (again, again_confidence) if again and again_confidence > confidence else (text, confidence)
 
 
 def _read_crop(api, crop: Image.Image, dpi: int, left_s: float, timeout_s: float) -> tuple[str, float]:
@@ -376,9 +487,10 @@ def set_pixels(api, image: Image.Image, dpi: int) -> None:
     api.SetSourceResolution(int(dpi))
 
 
-def required_languages(languages: str, vertical: str = "jpn_vert", orientation: bool = True) -> str:
-    """Every language file an engine loads: the reading languages, the vertical reader, OSD."""
-    return "+".join(filter(None, (languages, vertical, "osd" if orientation else "")))
+def required_languages(languages: str, vertical: str = "jpn_vert", orientation: bool = True, latin: str = "") -> str:
+    """Every language file an engine loads: the reading languages, the vertical reader, OSD, the
+    Latin reader."""
+    return "+".join(filter(None, (languages, vertical, "osd" if orientation else "", latin)))
 
 
 def check_languages(languages: str, tessdata: str) -> None:
@@ -394,29 +506,30 @@ def check_languages(languages: str, tessdata: str) -> None:
 def get_engine(
     languages: str, tessdata: str, engine: str = "pipeline.engine.ocr:Engine", vertical: str = "jpn_vert",
     orientation: bool = True, invert: bool = False, dictionary: bool = True,
-    retry_certainty: float = TESSERACT_RETRY_CERTAINTY,
+    retry_certainty: float = TESSERACT_RETRY_CERTAINTY, latin: str = "",
 ) -> Engine:
     """The process's warm engine for these languages (created on first use).
 
     ``engine`` names the class as ``module:Class`` (the seam where tests inject faults);
     ``vertical``: the vertical reader's language ("" for none); ``orientation``: load OSD;
     ``invert``: Tesseract's inverted-line pass; ``dictionary``, ``retry_certainty``: see
-    :func:`reading_variables`.
+    :func:`reading_variables`; ``latin``: the Latin reader's language ("" for none).
     """
-    return _warm_engine(languages, tessdata, engine, vertical, orientation, invert, dictionary, retry_certainty)
+    return _warm_engine(languages, tessdata, engine, vertical, orientation, invert, dictionary, retry_certainty,
+                        latin)
 
 
 def engine_for(settings) -> Engine:
     """The process's warm engine as ``settings`` (a :class:`~pipeline.settings.Settings`) name it."""
     s = settings
     return get_engine(s.languages, s.tessdata, s.engine, s.vertical_language, s.detect_orientation, s.invert_pass,
-                      s.lstm_dictionary, s.retry_certainty)
+                      s.lstm_dictionary, s.retry_certainty, s.latin_reader)
 
 
 @lru_cache(maxsize=4)
 def _warm_engine(
     languages: str, tessdata: str, engine: str, vertical: str, orientation: bool, invert: bool, dictionary: bool,
-    retry_certainty: float,
+    retry_certainty: float, latin: str,
 ) -> Engine:
     import importlib
 
@@ -425,7 +538,7 @@ def _warm_engine(
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load the engine {engine!r}: {exc}") from None
-    return cls(languages, tessdata, vertical, orientation, invert, dictionary, retry_certainty)
+    return cls(languages, tessdata, vertical, orientation, invert, dictionary, retry_certainty, latin)
 
 
 @lru_cache(maxsize=8)

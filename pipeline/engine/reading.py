@@ -29,6 +29,12 @@ often set vertically (columns right to left). Each page goes through:
    as it is, the page recorded as turned 90 degrees clockwise.
 5. **Last resort** for a page still weak whose script is Japanese or Chinese: the whole page read
    by the vertical reader (vertical text the layout analysis did not mark), kept if better.
+6. **Latin lines**, when a Latin reader is set (``OCR_LATIN_LANGUAGE``, for readings in ``jpn``
+   alone, which reads English words with letters lost: "Design" as "Desien"): each line of Latin
+   script (:func:`~pipeline.engine.ocr.mostly_latin`) of a horizontal page is read again by it
+   from a crop of its own, and kept as it reads it when it reads it more confidently. A page
+   kept as first read (upright, or on its side) gets this step after step 2 or 4; a page turned
+   in step 4, line by line as it is read; vertical and mixed pages do not.
 
 Every extra pass is charged to its own timing, and passes that would run past the page's time-out
 are skipped (the best reading so far is kept, with a warning). The choices are in the record.
@@ -42,7 +48,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageOps
 
 from pipeline.engine.geometry import Reductions, estimate_skew, straighten, turn
-from pipeline.engine.ocr import Engine, Recognised, weighted_confidence
+from pipeline.engine.ocr import Engine, Line, Recognised, mostly_latin, weighted_confidence
 from pipeline.errors import EngineTimeout
 
 VERTICAL_SCRIPTS = frozenset({"Japanese", "Han", "HanS", "HanT", "Korean", "Hangul"})
@@ -106,16 +112,16 @@ def read_page(
     else:
         skew = 0.0
     seconds["skew_s"] = time.perf_counter() - started
-    first = engine.recognise(image, timeout_s, dpi, layout=engine.reads_vertical)
+    first = engine.recognise(image, timeout_s, dpi, layout=engine.reads_vertical, lines=engine.reads_latin)
     seconds["ocr_s"] = first.seconds
     best = PageReading(first.text, first.confidence, skew=skew, seconds=seconds)
     weak_blocks = [b for b in first.vertical_blocks if b.confidence < options.weak_confidence]
     sideways = bool(first.vertical_blocks)  # vertical text, or horizontal text on its side
     if best.confidence >= options.weak_confidence and not sideways:
-        return best
+        return _with_latin_lines(engine, image, dpi, deadline, first, best)
     if _read_on_its_side(first, options):
         best.rotation = ON_ITS_SIDE_TURN
-        return best
+        return _with_latin_lines(engine, image, dpi, deadline, first, best, sideways=True)
     try:
         turned = _try_turning(engine, image, dpi, deadline, options, best)
         if turned is not None:
@@ -127,6 +133,52 @@ def read_page(
     except EngineTimeout:
         best.warning = f"page kept as read so far: its {timeout_s:g} s time-out ran out in the geometry passes"
     return best
+
+
+def _with_latin_lines(
+    engine: Engine, image: Image.Image, dpi: int, deadline: _Deadline, recognised: Recognised, reading: PageReading,
+    sideways: bool = False,
+) -> PageReading:
+    """Step 6, on a page kept as first read (``sideways``: one read on its side): its Latin lines
+    read again by the Latin reader (charged to the first reading, ``ocr_s``: it is how the page's
+    languages are read); a line it reads more confidently replaces the first reading's, in the
+    text and in the confidence (by the line's share of the characters)."""
+    if not engine.reads_latin or not any(mostly_latin(line.text) for line in recognised.lines):
+        return reading
+    started = time.perf_counter()
+    try:
+        again = engine.read_latin_lines(image, recognised.lines, _left(deadline), dpi, sideways)
+    except EngineTimeout:
+        reading.warning = f"page kept as read so far: its {deadline.timeout_s:g} s time-out ran out reading Latin lines"
+        return reading
+    finally:
+        _charge(reading.seconds, "ocr_s", time.perf_counter() - started)
+    changed = [(old, new) for old, new in zip(recognised.lines, again, strict=True) if new.text != old.text]
+    if changed:
+        reading.text = spliced(reading.text, changed, again)
+        chars = max(1, sum(len(line.text) for line in recognised.lines))
+        reading.confidence += sum((new.confidence - old.confidence) * len(old.text) for old, new in changed) / chars
+    return reading
+
+
+def spliced(text: str, changed: list[tuple[Line, Line]], lines: tuple[Line, ...]) -> str:
+    """``text`` with each changed line's first reading replaced by its new one, found in order by
+    its characters (spacing aside: the page's text spaces Japanese words as the engine measured
+    them, a line's own text puts one space between words). When one is not found the text is
+    ``lines``' texts, one a line: a correction is never dropped."""
+    rows = text.split("\n")
+    cursor = 0
+    for old, new in changed:
+        key = _squashed(old.text)
+        found = next((i for i in range(cursor, len(rows)) if _squashed(rows[i]) == key), None)
+        if found is None:
+            return "\n".join(line.text for line in lines) + "\n"
+        rows[found], cursor = new.text, found + 1
+    return "\n".join(rows)
+
+
+def _squashed(text: str) -> str:
+    return "".join(text.split())
 
 
 def _read_on_its_side(recognised: Recognised, options: GeometryOptions) -> bool:

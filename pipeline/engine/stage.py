@@ -39,8 +39,11 @@ log = logging.getLogger("ocr_cluster.stage")
 READING_SETTINGS = (
     "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
     "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
-    "lstm_dictionary", "retry_certainty",
+    "lstm_dictionary", "retry_certainty", "latin_reader",
 )
+# Reading settings added after readings were stored, with the value those readings were made at:
+# such a setting enters the stamp only when set otherwise, so adding one keeps earlier stamps.
+LATER_READING_SETTINGS = {"latin_reader": ""}
 
 
 class EngineStamp(NamedTuple):
@@ -186,6 +189,8 @@ class OcrStage:
         if self._stamp is None:
             s = self.settings
             languages = f"{s.languages} ({language_data_version(s.languages, s.tessdata)})"
+            if s.latin_reader:
+                languages += f"; Latin lines: {s.latin_reader} ({language_data_version(s.latin_reader, s.tessdata)})"
             extra = s.vertical_language and language_data_version(s.vertical_language, s.tessdata)
             self._stamp = EngineStamp(self.engine.version, languages,
                                       reading_stamp(s, self.engine.version, languages, extra or ""))
@@ -194,9 +199,11 @@ class OcrStage:
 
 def reading_stamp(settings: Settings, engine_version: str, languages: str, vertical_data: str = "") -> str:
     """A short digest of everything that changes what a page reads as: the engine's version, the
-    languages with their data fingerprints (the vertical reader's too) and :data:`READING_SETTINGS`."""
+    languages with their data fingerprints (and the Latin reader's), the vertical reader's data and
+    :data:`READING_SETTINGS` (less :data:`LATER_READING_SETTINGS` at their earlier values)."""
     described = {"engine_version": engine_version, "languages": languages, "vertical_data": vertical_data,
-                 **{name: getattr(settings, name) for name in READING_SETTINGS}}
+                 **{name: getattr(settings, name) for name in READING_SETTINGS
+                    if getattr(settings, name) != LATER_READING_SETTINGS.get(name, ...)}}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Hiragana, katakana (and the prolonged sound mark), CJK ideographs, CJK punctuation, fullwidth forms.
-_CJK = r"\u3000-\u303f\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60"
-_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+(?=[{_CJK}])")
+# Hiragana, katakana (and the prolonged sound mark), CJK ideographs, CJK punctuation, fullwidth
+# forms: the body of a character class (``[...]``).
+CJK = r"\u3000-\u303f\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{CJK}])[ \t]+(?=[{CJK}])")
 _SPACE_BEFORE_CJK_PUNCT = re.compile(r"[ \t]+(?=[、。，．・「」『』（）【】])")
 _YEN_AS_BACKSLASH = re.compile(r"\\(?=\s?\d)")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)

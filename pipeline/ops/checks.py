@@ -60,11 +60,13 @@ def probe(name: str, step: Callable[[], str | Check]) -> Check:
 
 
 def check_language_data(settings: Settings) -> Check:
-    """Every language file the engine loads (the reading languages, the vertical reader, OSD) is in
-    OCR_TESSDATA and readable; the engine is tesserocr's bundled Tesseract (the service runs no CLI)."""
+    """Every language file the engine loads (the reading languages, the vertical reader, OSD, the
+    Latin reader) is in OCR_TESSDATA and readable; the engine is tesserocr's bundled Tesseract (the
+    service runs no CLI)."""
     from pipeline.engine.ocr import language_data_version, required_languages
 
-    wanted = required_languages(settings.languages, settings.vertical_language, settings.detect_orientation)
+    wanted = required_languages(settings.languages, settings.vertical_language, settings.detect_orientation,
+                                settings.latin_reader)
     tessdata = Path(settings.tessdata)
     missing = [lang for lang in wanted.split("+") if not _readable(tessdata / f"{lang}.traineddata")]
     data = {"engine": engine_version(), "tessdata": str(tessdata), "languages": wanted.split("+"), "missing": missing}

@@ -1,4 +1,4 @@
-"""The real engine (Tesseract jpn+eng) on generated pages with known text."""
+"""The real engine (Tesseract, the default languages) on generated pages with known text."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_known_text_is_found(stage: OcrStage, sample) -> None:
 
 
 def test_the_engine_is_warm_and_shared(stage: OcrStage) -> None:
-    assert get_engine("jpn+eng", DEBIAN_TESSDATA, "pipeline.engine.ocr:Engine") is stage.engine
+    assert get_engine("jpn", DEBIAN_TESSDATA, "pipeline.engine.ocr:Engine", latin="eng") is stage.engine
 
 
 def test_yen_and_cjk_spacing_are_cleaned(stage: OcrStage) -> None:

@@ -84,9 +84,9 @@ variable "max_workers" {
 }
 
 variable "languages" {
-  description = "Tesseract languages of the service (OCR_LANGUAGES); the image also carries osd and jpn_vert."
+  description = "Tesseract languages of the service (OCR_LANGUAGES; jpn alone, its Latin lines read again by eng: OCR_LATIN_LANGUAGE's default); the image also carries eng, osd and jpn_vert."
   type        = string
-  default     = "jpn+eng"
+  default     = "jpn"
 
   validation {
     condition     = can(regex("^[a-z_]+(\\+[a-z_]+)*$", var.languages))
