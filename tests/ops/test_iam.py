@@ -434,3 +434,70 @@ def test_a_missing_action_fails_naming_it(iam_moto: str, monkeypatch: pytest.Mon
     refused = pytest.raises(ClientError, match="not authorized to perform: sqs:ChangeMessageVisibility")
     with as_role(fleet, "operator", monkeypatch, OCR_QUEUE_URL=fleet.queue_url, OCR_DLQ_URL=fleet.dlq_url), refused:
         cli.main(["dlq", "inspect"])
+
+
+# --- OpenSearch: each request the code sends, against the rendered policies -------------------
+#
+# moto has no OpenSearch. Amazon OpenSearch Service authorises a signed request as the action
+# es:ESHttp<Method> on the domain's ARN followed by the request's path (so POST /_bulk is
+# "<domain>/_bulk", POST /documents/_bulk "<domain>/documents/_bulk"). The requests are the ones
+# opensearch-py really sends to osmem-server, recorded at its transport.
+
+DOMAIN_ARN = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/cis-filesearch"
+
+
+@pytest.fixture
+def sent_to_opensearch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(method, path) of every request opensearch-py sends from now on, in order."""
+    from opensearchpy.transport import Transport
+
+    sent: list[tuple[str, str]] = []
+    original = Transport.perform_request
+
+    def record(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append((method, url.split("?", 1)[0]))
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(Transport, "perform_request", record)
+    return sent
+
+
+def opensearch_refusals(role: str, index: str, sent: list[tuple[str, str]]) -> list[str]:
+    """The requests the role's rendered policies do not allow, as 'ACTION RESOURCE'."""
+    values = {**_values("https://q/file-processing-queue", "https://q/file-processing-queue-dlq",
+                        f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-1"), "opensearch_index": index}
+    policies = {name: render(name, values) for name in ROLES[role]}
+    policy = {"Statement": [s for p in policies.values() for s in p["Statement"]]}
+    wanted = {(f"es:ESHttp{method.capitalize()}", f"{DOMAIN_ARN}{path}") for method, path in sent}
+    return sorted(f"{action} {resource}" for action, resource in wanted if not allows(policy, action, resource))
+
+
+def test_the_services_opensearch_requests_are_allowed_by_the_node_roles(
+    settings: Any, sent_to_opensearch: list[tuple[str, str]]
+) -> None:
+    """What the stream and a backfill send from a node: the index made or its fields added, bulk
+    writes, the prior-reading lookup, the lookup of versions already indexed."""
+    from pipeline.sinks.opensearch import BulkWriter, OpenSearchReadings, ensure_index, make_client, split_existing
+
+    client = make_client(settings)
+    assert ensure_index(client, settings.index) and not ensure_index(client, settings.index)
+    written = BulkWriter(client, settings.index, retries=0).write([("doc-1", {"key": "a.png", "bucket": BUCKET})])
+    assert written["doc-1"].ok, written["doc-1"].reason
+    OpenSearchReadings(client, settings.index).find("0" * 64, "stamp", "doc-2")
+    split_existing(client, settings.index, [Job(BUCKET, f"{PREFIX}a.png")])
+    assert {method for method, _ in sent_to_opensearch} == {"HEAD", "PUT", "POST"}
+    for role in ("head", "worker"):
+        assert opensearch_refusals(role, settings.index, sent_to_opensearch) == [], role
+
+
+def test_the_operators_opensearch_requests_are_allowed_by_its_role(
+    settings: Any, sent_to_opensearch: list[tuple[str, str]]
+) -> None:
+    """reprocess and a backfill run from the operator's shell write and look up as the nodes do."""
+    from pipeline.sinks.opensearch import BulkWriter, ensure_index, make_client, split_existing
+
+    client = make_client(settings)
+    ensure_index(client, settings.index)
+    BulkWriter(client, settings.index, retries=0).write([("doc-1", {"key": "a.png", "bucket": BUCKET})])
+    split_existing(client, settings.index, [Job(BUCKET, f"{PREFIX}a.png")])
+    assert opensearch_refusals("operator", settings.index, sent_to_opensearch) == []
