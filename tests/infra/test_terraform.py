@@ -220,6 +220,12 @@ WORKER_STATEMENTS = {
         ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
         ["${opensearch_domain_arn}/${opensearch_index}", "${opensearch_domain_arn}/${opensearch_index}/*"],
     ),
+    # validate and doctor: GET / (the cluster answers), and the probe document deleted (only it)
+    "ClusterAnswers": (["es:ESHttpGet"], ["${opensearch_domain_arn}", "${opensearch_domain_arn}/"]),
+    "RemoveValidateProbe": (
+        ["es:ESHttpDelete"],
+        ["${opensearch_domain_arn}/${opensearch_index}/_doc/_ocr-cluster-validate-probe"],
+    ),
     "PutMetrics": (["cloudwatch:PutMetricData"], ["*"]),
     "ReadGroup": (["autoscaling:DescribeAutoScalingGroups"], ["*"]),
     "WriteLogs": (

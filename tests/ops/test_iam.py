@@ -490,6 +490,19 @@ def test_the_services_opensearch_requests_are_allowed_by_the_node_roles(
         assert opensearch_refusals(role, settings.index, sent_to_opensearch) == [], role
 
 
+def test_validates_opensearch_check_is_allowed_by_the_node_roles(
+    settings: Any, sent_to_opensearch: list[tuple[str, str]]
+) -> None:
+    """``validate`` and ``doctor`` on a node: the cluster's answer, a probe written and deleted."""
+    from pipeline.ops.checks import OK, check_opensearch
+
+    check = check_opensearch(settings, 5.0, write=True)
+    assert check.status == OK, check.detail
+    assert {method for method, _ in sent_to_opensearch} >= {"GET", "POST", "DELETE"}
+    for role in ("head", "worker"):
+        assert opensearch_refusals(role, settings.index, sent_to_opensearch) == [], role
+
+
 def test_the_operators_opensearch_requests_are_allowed_by_its_role(
     settings: Any, sent_to_opensearch: list[tuple[str, str]]
 ) -> None:
