@@ -285,6 +285,8 @@ def test_operator_role_holds_redrive_deploy_and_reprocess_rights() -> None:
     assert "aws:ResourceTag/Application" in statements["PruneImages"]["Condition"]["StringEquals"]
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in statements["ReadState"]["Action"])
     assert statements["SmokeObject"]["Resource"] == ["arn:${partition}:s3:::${smoke_bucket}/${smoke_prefix}*"]
+    token = statements["RayTokenForJobs"]
+    assert token["Action"] == ["ssm:GetParameter"] and token["Resource"] == ["${ssm_arn}/ray-auth-token"]
 
 
 def test_observability_log_group_alarms_dashboard() -> None:

@@ -172,6 +172,7 @@ def _resources(url: str) -> tuple[str, str, str]:
         AutoScalingGroupName=ASG, MinSize=0, MaxSize=2, DesiredCapacity=0, AvailabilityZones=[f"{REGION}a"],
         LaunchTemplate={"LaunchTemplateName": TEMPLATE, "Version": "$Default"})
     _admin(url, "ssm").put_parameter(Name=f"{SSM_PREFIX}/config/OCR_INDEX", Value="documents", Type="String")
+    _admin(url, "ssm").put_parameter(Name=f"{SSM_PREFIX}/ray-auth-token", Value="t0ken", Type="SecureString")
     lt_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/{template['LaunchTemplate']['LaunchTemplateId']}"
     return queue_url, dlq_url, lt_arn
 
@@ -396,6 +397,18 @@ def test_smoke_object_under_the_notified_prefix_only(fleet: Fleet) -> None:
     s3.delete_object(Bucket=BUCKET, Key=key)
     with pytest.raises(ClientError, match="AccessDenied"):
         s3.put_object(Bucket=BUCKET, Key=smoke.smoke_key("smoke/"), Body=b"x")
+
+
+def test_a_backfill_driver_gets_the_ray_token_under_the_operator_role(fleet: Fleet) -> None:
+    """`ocr-cluster backfill --address` (or `ray job submit`) from the operator's shell must carry
+    the cluster's token (Ray's token authentication), which lives in SSM: the token, nothing else."""
+    ssm = fleet.client("operator", "ssm")
+    token = ssm.get_parameter(Name=f"{SSM_PREFIX}/ray-auth-token", WithDecryption=True)["Parameter"]["Value"]
+    assert token == "t0ken"
+    operator = fleet.policy("operator")
+    assert allows(operator, "ssm:GetParameter", f"{fleet.values['ssm_arn']}/ray-auth-token")
+    assert not allows(operator, "ssm:GetParameter", f"{fleet.values['ssm_arn']}/config/OCR_INDEX")
+    assert not allows(operator, "ssm:PutParameter", f"{fleet.values['ssm_arn']}/ray-auth-token")
 
 
 def test_ami_deploy_and_prune_under_the_operator_role(fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:

@@ -120,5 +120,6 @@ module "operator" {
   smoke_prefix           = local.smoke_prefix
   opensearch_domain_arn  = var.opensearch_domain_arn
   opensearch_index       = var.opensearch_index
+  ssm_prefix             = local.ssm_prefix
   tags                   = local.tags
 }

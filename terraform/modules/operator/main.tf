@@ -13,6 +13,8 @@ locals {
   asg_arn      = "arn:${local.partition}:autoscaling:${local.region}:${local.account}:autoScalingGroup:*:autoScalingGroupName/${var.asg_name}"
   images_arn   = "arn:${local.partition}:ec2:${local.region}::image/*"
   snapshot_arn = "arn:${local.partition}:ec2:${local.region}:${local.account}:snapshot/*"
+  # A backfill's driver (`ocr-cluster backfill --address`, `ray job submit`) needs the cluster's Ray token.
+  ssm_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.ssm_prefix}"
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -48,6 +50,7 @@ locals {
     source_prefix         = var.source_prefix
     opensearch_domain_arn = var.opensearch_domain_arn
     opensearch_index      = var.opensearch_index
+    ssm_arn               = local.ssm_arn
   })
 }
 

@@ -87,6 +87,16 @@ variable "opensearch_index" {
   default     = "documents"
 }
 
+variable "ssm_prefix" {
+  description = "SSM path of the environment, e.g. /file-processor/prod: the operator may read its Ray token (<prefix>/ray-auth-token) to submit backfills."
+  type        = string
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$", var.ssm_prefix))
+    error_message = "ssm_prefix must start with '/' and must not end with '/'."
+  }
+}
+
 variable "max_session_duration_s" {
   description = "Longest session of the operator role (seconds)."
   type        = number
