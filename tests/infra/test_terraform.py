@@ -228,6 +228,8 @@ WORKER_STATEMENTS = {
     ),
     "PutMetrics": (["cloudwatch:PutMetricData"], ["*"]),
     "ReadGroup": (["autoscaling:DescribeAutoScalingGroups"], ["*"]),
+    # the CloudWatch agent's ${aws:AutoScalingGroupName} (its ec2tagger); DescribeTags takes no resource
+    "AgentGroupName": (["ec2:DescribeTags"], ["*"]),
     "WriteLogs": (
         ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
         ["${log_group_arn}", "${log_group_arn}:log-stream:*"],

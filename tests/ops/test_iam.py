@@ -527,3 +527,35 @@ def test_the_operators_opensearch_requests_are_allowed_by_its_role(
     BulkWriter(client, settings.index, retries=0).write([("doc-1", {"key": "a.png", "bucket": BUCKET})])
     split_existing(client, settings.index, [Job(BUCKET, f"{PREFIX}a.png")])
     assert opensearch_refusals("operator", settings.index, sent_to_opensearch) == []
+
+
+# --- the CloudWatch agent (cluster/cloudwatch), under the node roles -------------------------
+
+
+def test_the_cloudwatch_agents_calls_are_allowed_by_the_node_roles() -> None:
+    """The agent the image runs under the node's role: its log streams in the log group, its
+    metrics in its namespace, and the group's name for ``${aws:AutoScalingGroupName}``, which its
+    ec2tagger reads from the instance's aws:autoscaling:groupName tag with ec2:DescribeTags."""
+    config = json.loads((REPO / "cluster/cloudwatch/amazon-cloudwatch-agent.json").read_text())
+    values = _values("https://q/file-processing-queue", "https://q/file-processing-queue-dlq",
+                     f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-1")
+    calls: list[tuple[str, str]] = []
+    for entry in config["logs"]["logs_collected"]["files"]["collect_list"]:
+        group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{entry['log_group_name']}"
+        stream = f"{group}:log-stream:{entry['log_stream_name'].replace('{instance_id}', 'i-0abc')}"
+        calls += [("logs:CreateLogStream", stream), ("logs:PutLogEvents", stream)]
+    assert config["metrics"]["namespace"] == values["agent_namespace"], "the namespace the role allows"
+    from tests.infra import tfrender
+
+    example = tfrender.blocks(REPO / "terraform/examples/complete", "module")
+    groups = {entry["log_group_name"] for entry in config["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert groups == {example["observability"]["log_group_name"]}, "the group Terraform creates"
+    iam = tfrender.blocks(REPO / "terraform/modules/iam", "variable")
+    assert iam["agent_namespace"]["default"] == config["metrics"]["namespace"]
+    calls.append(("cloudwatch:PutMetricData", "*"))
+    if "${aws:AutoScalingGroupName}" in json.dumps(config["metrics"]["append_dimensions"]):
+        calls.append(("ec2:DescribeTags", "*"))
+    for role in ("head", "worker"):
+        policy = {"Statement": [s for name in ROLES[role] for s in render(name, values)["Statement"]]}
+        refused = [f"{action} {resource}" for action, resource in calls if not allows(policy, action, resource)]
+        assert refused == [], role
