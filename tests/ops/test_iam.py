@@ -52,6 +52,7 @@ POLICIES = {
     "lifecycle": REPO / "terraform/modules/iam/policies/lifecycle.json.tftpl",
     "head-address": REPO / "terraform/modules/iam/policies/head-address.json.tftpl",
     "operator": REPO / "terraform/modules/operator/policies/operator.json.tftpl",
+    "kms-data": REPO / "terraform/modules/iam/policies/kms-data.json.tftpl",
 }
 ROLES = {  # the policies attached to each role in terraform/modules/iam and modules/operator
     "head": ("data-plane", "head-address"),
@@ -80,8 +81,9 @@ MOTO_UNSCOPED = {"sqs:GetQueueUrl", "sqs:StartMessageMoveTask", "sqs:ListMessage
 def render(name: str, values: dict[str, str]) -> dict[str, Any]:
     """A policy template rendered as templatefile() does (every ${name} must have a value)."""
     text = POLICIES[name].read_text()
-    missing = set(re.findall(r"\$\{(\w+)\}", text)) - set(values)
+    missing = set(re.findall(r"\$\{(?:jsonencode\()?(\w+)\)?\}", text)) - set(values)
     assert not missing, f"{name}: no value for {missing}"
+    text = re.sub(r"\$\{jsonencode\((\w+)\)\}", lambda m: json.dumps(values[m.group(1)]), text)
     return json.loads(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text))
 
 
@@ -204,7 +206,7 @@ def build_fleet(url: str, edit: Callable[[str, dict[str, Any]], None] = lambda n
     queue_url, dlq_url, lt_arn = _resources(url)
     fleet = Fleet(url, queue_url, dlq_url, _values(queue_url, dlq_url, lt_arn))
     iam = _admin(url, "iam")
-    for name in POLICIES:
+    for name in sorted({n for names in ROLES.values() for n in names}):  # kms-data: only with a key
         fleet.policies[name] = render(name, fleet.values)
         edit(name, fleet.policies[name])
     for role, names in ROLES.items():
@@ -559,3 +561,34 @@ def test_the_cloudwatch_agents_calls_are_allowed_by_the_node_roles() -> None:
         policy = {"Statement": [s for name in ROLES[role] for s in render(name, values)["Statement"]]}
         refused = [f"{action} {resource}" for action, resource in calls if not allows(policy, action, resource)]
         assert refused == [], role
+
+
+
+# --- customer-managed keys (SSE-KMS queues, an SSE-KMS source bucket) --------------------------
+
+
+def test_a_queue_or_bucket_key_reaches_every_role_that_uses_it() -> None:
+    """With module queue's kms_master_key_id set, ReceiveMessage needs kms:Decrypt and SendMessage
+    (dead-lettering, redrive) kms:GenerateDataKey on that key, as GetObject of an SSE-KMS object
+    needs kms:Decrypt: the example's one key variable goes to the queue and to modules iam and
+    operator, whose policy (attached to the head, worker and operator roles) grants both,
+    through SQS and S3 only. moto checks no KMS permission: this reads the HCL and the JSON."""
+    from tests.infra import tfrender
+
+    example = tfrender.blocks(REPO / "terraform/examples/complete", "module")
+    assert example["queue"]["kms_master_key_id"] == "${var.queue_kms_key_arn}"
+    keys = tfrender.blocks(REPO / "terraform/examples/complete", "locals")["kms_key_arns"]
+    assert keys == "${compact([var.queue_kms_key_arn, var.source_bucket_kms_key_arn])}"
+    assert example["iam"]["kms_key_arns"] == example["operator"]["kms_key_arns"] == "${local.kms_key_arns}"
+    attached = tfrender.resources(REPO / "terraform/modules/iam", "aws_iam_role_policy_attachment")
+    kms_roles = {a["role"] for a in attached.values() if "kms_data" in a["policy_arn"]}
+    assert kms_roles == {"${aws_iam_role.worker.name}", "${aws_iam_role.head.name}"}
+    operator = tfrender.load(REPO / "terraform/modules/operator/main.tf")["resource"]
+    assert any("kms-data.json.tftpl" in json.dumps(b) for b in operator), "the operator role gets the same policy"
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    policy = render("kms-data", {"kms_key_arns": [key], "region": REGION})
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert allows(policy, action, key), action
+    (statement,) = policy["Statement"]
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"sqs.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"]

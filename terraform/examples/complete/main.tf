@@ -31,6 +31,9 @@ locals {
     OCR_SMOKE_PREFIX         = local.smoke_prefix
   }
 
+  # The customer-managed keys the roles must use (none with SSE-SQS and SSE-S3).
+  kms_key_arns = compact([var.queue_kms_key_arn, var.source_bucket_kms_key_arn])
+
   # Under the prefix the bucket notification announces, so a smoke object reaches the queue.
   smoke_prefix = "${var.source_prefix}smoke/"
 }
@@ -48,6 +51,7 @@ module "queue" {
   max_receive_count = 5
   source_bucket     = var.source_bucket
   source_prefix     = var.source_prefix
+  kms_master_key_id = var.queue_kms_key_arn
   tags              = local.tags
 }
 
@@ -76,6 +80,7 @@ module "iam" {
   asg_name              = local.asg_name
   ssm_prefix            = local.ssm_prefix
   metrics_namespace     = var.metrics_namespace
+  kms_key_arns          = local.kms_key_arns
   tags                  = local.tags
 }
 
@@ -121,5 +126,6 @@ module "operator" {
   opensearch_domain_arn  = var.opensearch_domain_arn
   opensearch_index       = var.opensearch_index
   ssm_prefix             = local.ssm_prefix
+  kms_key_arns           = local.kms_key_arns
   tags                   = local.tags
 }

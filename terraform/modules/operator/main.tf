@@ -67,3 +67,12 @@ resource "aws_iam_role_policy" "operator" {
   role   = aws_iam_role.operator.id
   policy = local.operator_policy
 }
+
+# The same keys as the nodes' (module iam's template): the DLQ received and redriven, the
+# documents read by a backfill's driver, smoke objects written, under SSE-KMS.
+resource "aws_iam_role_policy" "kms_data" {
+  count  = length(var.kms_key_arns) == 0 ? 0 : 1
+  name   = "kms-data"
+  role   = aws_iam_role.operator.id
+  policy = templatefile("${path.module}/../iam/policies/kms-data.json.tftpl", { kms_key_arns = var.kms_key_arns, region = local.region })
+}
