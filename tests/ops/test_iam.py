@@ -1,8 +1,10 @@
 """Every command under the role that runs it in production, on moto with IAM enforcement on.
 
 The policies are the JSON templates Terraform renders (``templatefile()``), rendered here with
-the ARNs of the resources created on moto. moto checks a request's action against the caller's
-policies, and its resource too for SQS (queue ARN) and S3 (bucket/key ARN); it evaluates no
+the variables modules iam and operator pass them (their ``local.policy_vars``, evaluated on the
+example and its tfvars), the ARNs of the resources created on moto standing in for AWS's.
+moto checks a request's action against the caller's policies, and its resource too for SQS
+(queue ARN) and S3 (bucket/key ARN); it evaluates no
 condition and knows no other resource. So each statement is given to moto as written for SQS
 and S3 resources and with ``*`` otherwise, without its conditions (those are asserted on the
 JSON by tests/infra/test_terraform.py), and an SQS action covers its ``*Batch`` call as it does
@@ -180,23 +182,35 @@ def _resources(url: str) -> tuple[str, str, str]:
 
 
 def _values(queue_url: str, dlq_url: str, lt_arn: str) -> dict[str, str]:
-    """The templates' variables, as modules iam and operator pass them."""
-    domain = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/cis-filesearch"
-    return {
-        "partition": "aws", "queue_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_url.rsplit('/', 1)[-1]}",
-        "dlq_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dlq_url.rsplit('/', 1)[-1]}",
-        "bucket_arn": f"arn:aws:s3:::{BUCKET}", "objects_arn": f"arn:aws:s3:::{BUCKET}/{PREFIX}*",
-        "source_bucket": BUCKET, "source_prefix": PREFIX, "smoke_bucket": BUCKET, "smoke_prefix": f"{PREFIX}smoke/",
-        "opensearch_domain_arn": domain, "opensearch_index": "documents", "metrics_namespace": NAMESPACE,
-        "agent_namespace": "CWAgent",
-        "log_group_arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/ec2/file-processor",
-        "ssm_arn": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{SSM_PREFIX}",
-        "asg_arn": f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/{ASG}",
-        "launch_template_arn": lt_arn, "worker_role_arn": f"arn:aws:iam::{ACCOUNT}:role/file-processor-prod-worker",
-        "images_arn": f"arn:aws:ec2:{REGION}::image/*", "snapshot_arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:snapshot/*",
-        "application": "file-processor",
-        "alarms_arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:file-processor-prod-*",
-    }
+    """The templates' variables as modules iam and operator compute them (``local.policy_vars``
+    of each, evaluated by tests/infra/tfrender on the example called with its tfvars), given what
+    AWS computes: this account and region, and the ARNs of what was created on moto."""
+    from tests.infra import tfrender
+
+    example = REPO / "terraform/examples/complete"
+    account = {"data.aws_partition.current.partition": "aws", "data.aws_region.current.name": REGION,
+               "data.aws_caller_identity.current.account_id": ACCOUNT}
+    root = tfrender.root(example, tfrender.load(example / "terraform.tfvars.example"))
+    sqs = f"arn:aws:sqs:{REGION}:{ACCOUNT}"
+    root.child("queue").computed = {"aws_sqs_queue.this.arn": f"{sqs}:{queue_url.rsplit('/', 1)[-1]}",
+                                    "aws_sqs_queue.dlq.arn": f"{sqs}:{dlq_url.rsplit('/', 1)[-1]}"}
+    observability = root.child("observability")
+    group = observability.reference("aws_cloudwatch_log_group.nodes.name")
+    observability.computed = {"aws_cloudwatch_log_group.nodes.arn":
+                              f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}
+    root.child("workers").computed = {"aws_launch_template.this.arn": lt_arn}
+    iam = root.child("iam")
+    role = iam.reference("aws_iam_role.worker.name")
+    iam.computed = {**account, "aws_iam_role.worker.arn": f"arn:aws:iam::{ACCOUNT}:role/{role}"}
+    root.child("operator").computed = dict(account)
+    nodes, operator = iam.reference("local.policy_vars"), root.child("operator").reference("local.policy_vars")
+    shared = set(nodes) & set(operator)
+    assert {k: nodes[k] for k in shared} == {k: operator[k] for k in shared}, "modules iam and operator disagree"
+    values = {**nodes, **operator}
+    assert (values["source_bucket"], values["source_prefix"], values["ssm_arn"].split(":parameter")[1]) == (
+        BUCKET, PREFIX, SSM_PREFIX), "the tfvars' names, which the resources here are created with"
+    assert values["asg_arn"].endswith(f"/{ASG}") and values["metrics_namespace"] == NAMESPACE
+    return values
 
 
 def build_fleet(url: str, edit: Callable[[str, dict[str, Any]], None] = lambda name, policy: None) -> Fleet:
@@ -458,9 +472,6 @@ def test_a_missing_action_fails_naming_it(iam_moto: str, monkeypatch: pytest.Mon
 # "<domain>/_bulk", POST /documents/_bulk "<domain>/documents/_bulk"). The requests are the ones
 # opensearch-py really sends to osmem-server, recorded at its transport.
 
-DOMAIN_ARN = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/cis-filesearch"
-
-
 @pytest.fixture
 def sent_to_opensearch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """(method, path) of every request opensearch-py sends from now on, in order."""
@@ -483,7 +494,8 @@ def opensearch_refusals(role: str, index: str, sent: list[tuple[str, str]]) -> l
                         f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-1"), "opensearch_index": index}
     policies = {name: render(name, values) for name in ROLES[role]}
     policy = {"Statement": [s for p in policies.values() for s in p["Statement"]]}
-    wanted = {(f"es:ESHttp{method.capitalize()}", f"{DOMAIN_ARN}{path}") for method, path in sent}
+    domain = values["opensearch_domain_arn"]
+    wanted = {(f"es:ESHttp{method.capitalize()}", f"{domain}{path}") for method, path in sent}
     return sorted(f"{action} {resource}" for action, resource in wanted if not allows(policy, action, resource))
 
 

@@ -33,7 +33,7 @@ data "aws_iam_policy_document" "assume" {
 # The policy is a JSON template, rendered here and read by the tests (tests/ops/test_iam.py),
 # which run every operator command under it on moto with IAM enforcement on.
 locals {
-  operator_policy = templatefile("${path.module}/policies/operator.json.tftpl", {
+  policy_vars = {
     partition             = local.partition
     queue_arn             = var.queue_arn
     dlq_arn               = var.dlq_arn
@@ -51,7 +51,8 @@ locals {
     opensearch_domain_arn = var.opensearch_domain_arn
     opensearch_index      = var.opensearch_index
     ssm_arn               = local.ssm_arn
-  })
+  }
+  operator_policy = templatefile("${path.module}/policies/operator.json.tftpl", local.policy_vars)
 }
 
 resource "aws_iam_role" "operator" {
