@@ -79,7 +79,8 @@ def render_example(make_client: Any) -> Rendered:
     config = root.child("node_config")
     locals_ = tfrender.blocks(NODE_CONFIG, "locals")
     assert locals_["parameters"] == "${merge({OCR_TESSDATA = local.tessdata_dir}, var.parameters)}"
-    parameters = {"OCR_TESSDATA": tessdata_dir(), **config.variable("parameters")}
+    # map(string): Terraform writes numbers as their decimal strings
+    parameters = {"OCR_TESSDATA": tessdata_dir(), **{k: str(v) for k, v in config.variable("parameters").items()}}
     return Rendered(config.variable("ssm_prefix"), parameters, queue_url, dlq_url)
 
 
@@ -185,6 +186,10 @@ def test_example_renders_every_setting_the_service_needs(booted: dict[str, Any])
     assert all(value == "" for key, value in template.items() if key in config_keys), "no value written by hand"
     assert rendered.parameters["OCR_TESSDATA"] == "/usr/local/share/tessdata"
     assert rendered.parameters["OCR_QUEUE_URL"] == rendered.queue_url
+    # The heartbeat the queue's visibility is sized for (module queue) is the one the service runs.
+    queue = tfrender.root(EXAMPLE, tfrender.load(EXAMPLE / "terraform.tfvars.example")).child("queue")
+    assert rendered.parameters["OCR_VISIBILITY_TIMEOUT_S"] == str(queue.variable("heartbeat_visibility_timeout_s"))
+    assert rendered.parameters["OCR_HEARTBEAT_S"] == str(queue.variable("heartbeat_interval_s"))
     assert rendered.parameters["OCR_SMOKE_PREFIX"].startswith(
         tfrender.load(EXAMPLE / "terraform.tfvars.example")["source_prefix"]), "under the notification's prefix"
 

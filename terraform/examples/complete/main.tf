@@ -19,6 +19,8 @@ locals {
   node_config = {
     OCR_QUEUE_URL            = module.queue.queue_url
     OCR_DLQ_URL              = module.queue.dlq_url
+    OCR_VISIBILITY_TIMEOUT_S = module.queue.heartbeat_visibility_timeout_s
+    OCR_HEARTBEAT_S          = module.queue.heartbeat_interval_s
     OCR_OPENSEARCH_URL       = var.opensearch_endpoint
     OCR_OPENSEARCH_AUTH      = "sigv4"
     OCR_INDEX                = var.opensearch_index
