@@ -318,3 +318,14 @@ def test_a_rebooted_node_gets_its_ray_token_back(booted: dict[str, Any]) -> None
             assert token.stat().st_mode & 0o777 == 0o400
             checked += 1
     assert checked >= 4
+
+
+def test_doctor_expects_the_units_the_bootstrap_starts(booted: dict[str, Any]) -> None:
+    """`ocr-cluster doctor` on a node FAILs a unit of its role that is not active: the units of a
+    role are the ones node-bootstrap started for it, no more and no fewer."""
+    from pipeline.ops import doctor
+
+    for role in ("head", "worker"):
+        started = [w for w in (booted["root"] / role / "systemctl.log").read_text().split() if w.endswith(".service")]
+        assert set(doctor.UNITS_BY_ROLE[role]) == set(started), role
+    assert set(doctor.ALL_UNITS) == {unit for units in doctor.UNITS_BY_ROLE.values() for unit in units}
