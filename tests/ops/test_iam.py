@@ -441,6 +441,16 @@ def test_ami_deploy_and_prune_under_the_operator_role(fleet: Fleet, capsys: pyte
     for action in ("autoscaling:StartInstanceRefresh", "autoscaling:DescribeInstanceRefreshes"):
         group = fleet.values["asg_arn"].replace("*", "uuid-1")
         assert allows(fleet.policy("operator"), action, group), action
+    # A refresh to a template version (DesiredConfiguration) is authorised as the caller's use of
+    # that template: "You are not authorized to use launch template" without RunInstances through
+    # it, PassRole of its instance profile's role, and CreateTags for its tag specifications.
+    operator = fleet.policy("operator")
+    template = fleet.values["launch_template_arn"]
+    run = [s for s in operator["Statement"] if "ec2:RunInstances" in s["Action"]]
+    assert run and all(s["Condition"] == {"ArnEquals": {"ec2:LaunchTemplate": [template]}} for s in run), run
+    assert allows(operator, "iam:PassRole", fleet.values["worker_role_arn"])
+    tags = [s for s in operator["Statement"] if "ec2:CreateTags" in s["Action"]]
+    assert tags and all(s["Condition"] == {"StringEquals": {"ec2:CreateAction": ["RunInstances"]}} for s in tags)
     ami.prune(ec2, keep=1, dry_run=False, report=lambda line: None)
     with pytest.raises(ConfigError):
         ami.check_image(ec2, "ami-00000000000000000")
