@@ -5,7 +5,7 @@ with ``validate``) and the node's own below; ``run_checks`` runs them all in ord
 
     env-file    /etc/file-processor/env, printed with secrets masked
     settings    the settings the service would run with
-    units       ray-head / ray-worker / file-processor-worker: state and last log lines
+    units       ray-head / ray-worker / file-processor-worker / file-processor-node-drain: state and last log lines
     imds        instance identity through IMDSv2 (token PUT, then GET); "not on EC2" otherwise
     ray-token   token authentication on and the token file present (never printed)
     thread-budget  OMP_THREAD_LIMIT=1 in this process, set before Tesseract loaded (the service
@@ -46,11 +46,13 @@ from pipeline.ops.checks import (
 )
 from pipeline.settings import NODE_ENV_FILE, Settings, load_settings
 
+# The units cluster/bin/node-bootstrap starts for each role (tests/ops/test_boot.py compares them).
 UNITS_BY_ROLE = {
     "head": ("ray-head.service", "file-processor-worker.service"),
-    "worker": ("ray-worker.service",),
+    "worker": ("ray-worker.service", "file-processor-node-drain.service"),
 }
-ALL_UNITS = ("ray-head.service", "ray-worker.service", "file-processor-worker.service")
+ALL_UNITS = ("ray-head.service", "ray-worker.service", "file-processor-worker.service",
+             "file-processor-node-drain.service")
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
 
 

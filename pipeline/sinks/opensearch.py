@@ -212,7 +212,9 @@ class BulkWriter:
 
         try:
             self.requests_sent += 1
-            response = self.client.bulk(body=b"".join(a.lines for a in actions))
+            # POST /<index>/_bulk, not /_bulk: Amazon OpenSearch Service authorises a request by its
+            # path, and the roles may write this index only (terraform/modules/iam, operator).
+            response = self.client.bulk(index=self.index, body=b"".join(a.lines for a in actions))
         except ox.TransportError as exc:
             status = exc.status_code if isinstance(exc.status_code, int) else 0
             if status == 413 and len(actions) > 1:

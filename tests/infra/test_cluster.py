@@ -203,6 +203,38 @@ def test_cloudwatch_agent_ships_logs_and_memory_disk_metrics() -> None:
     assert "used_percent" in metrics["disk"]["measurement"]
 
 
+def _rsyslog_routes() -> dict[str, str]:
+    """programname -> the file rsyslog writes its journal lines to (cluster/rsyslog)."""
+    text = (CLUSTER / "rsyslog" / "30-file-processor.conf").read_text()
+    routes: dict[str, str] = {}
+    for condition, target in re.findall(r"^if (.+?) then \{\s*action\([^)]*?file=\"([^\"]+)\"", text, re.M | re.S):
+        for name in re.findall(r"\$programname == '([^']+)'", condition):
+            routes[name] = target
+    return routes
+
+
+def _logrotated(path: str) -> bool:
+    """Whether cluster/logrotate-file-processor rotates ``path`` (its globs, as logrotate reads them)."""
+    from fnmatch import fnmatch
+
+    text = (CLUSTER / "logrotate-file-processor").read_text()
+    globs = text.split("{", 1)[0].split()
+    return any(fnmatch(path, glob) for glob in globs)
+
+
+@pytest.mark.parametrize("unit", [u.name for u in UNITS])
+def test_each_units_journal_reaches_the_log_group(unit: str) -> None:
+    """A unit's lines (its SyslogIdentifier) are copied by rsyslog to a file the CloudWatch agent
+    ships and logrotate rotates: a terminated worker's own logs are gone with its disk."""
+    (identifier,) = _unit(unit)["Service.SyslogIdentifier"]
+    routes = _rsyslog_routes()
+    assert identifier in routes, f"rsyslog routes no line of {identifier} ({unit}) to a file"
+    config = json.loads((CLUSTER / "cloudwatch" / "amazon-cloudwatch-agent.json").read_text())
+    shipped = {f["file_path"] for f in config["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert routes[identifier] in shipped, f"{routes[identifier]} ({identifier}) is not shipped"
+    assert _logrotated(routes[identifier]), f"{routes[identifier]} is not rotated"
+
+
 @pytest.fixture(scope="module")
 def launcher() -> dict:
     return yaml.safe_load((CLUSTER / "ray-cluster.yaml").read_text())

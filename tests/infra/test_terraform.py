@@ -220,8 +220,16 @@ WORKER_STATEMENTS = {
         ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
         ["${opensearch_domain_arn}/${opensearch_index}", "${opensearch_domain_arn}/${opensearch_index}/*"],
     ),
+    # validate and doctor: GET / (the cluster answers), and the probe document deleted (only it)
+    "ClusterAnswers": (["es:ESHttpGet"], ["${opensearch_domain_arn}", "${opensearch_domain_arn}/"]),
+    "RemoveValidateProbe": (
+        ["es:ESHttpDelete"],
+        ["${opensearch_domain_arn}/${opensearch_index}/_doc/_ocr-cluster-validate-probe"],
+    ),
     "PutMetrics": (["cloudwatch:PutMetricData"], ["*"]),
     "ReadGroup": (["autoscaling:DescribeAutoScalingGroups"], ["*"]),
+    # the CloudWatch agent's ${aws:AutoScalingGroupName} (its ec2tagger); DescribeTags takes no resource
+    "AgentGroupName": (["ec2:DescribeTags"], ["*"]),
     "WriteLogs": (
         ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
         ["${log_group_arn}", "${log_group_arn}:log-stream:*"],
@@ -279,6 +287,8 @@ def test_operator_role_holds_redrive_deploy_and_reprocess_rights() -> None:
     assert "aws:ResourceTag/Application" in statements["PruneImages"]["Condition"]["StringEquals"]
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in statements["ReadState"]["Action"])
     assert statements["SmokeObject"]["Resource"] == ["arn:${partition}:s3:::${smoke_bucket}/${smoke_prefix}*"]
+    token = statements["RayTokenForJobs"]
+    assert token["Action"] == ["ssm:GetParameter"] and token["Resource"] == ["${ssm_arn}/ray-auth-token"]
 
 
 def test_observability_log_group_alarms_dashboard() -> None:

@@ -79,7 +79,8 @@ def render_example(make_client: Any) -> Rendered:
     config = root.child("node_config")
     locals_ = tfrender.blocks(NODE_CONFIG, "locals")
     assert locals_["parameters"] == "${merge({OCR_TESSDATA = local.tessdata_dir}, var.parameters)}"
-    parameters = {"OCR_TESSDATA": tessdata_dir(), **config.variable("parameters")}
+    # map(string): Terraform writes numbers as their decimal strings
+    parameters = {"OCR_TESSDATA": tessdata_dir(), **{k: str(v) for k, v in config.variable("parameters").items()}}
     return Rendered(config.variable("ssm_prefix"), parameters, queue_url, dlq_url)
 
 
@@ -185,6 +186,10 @@ def test_example_renders_every_setting_the_service_needs(booted: dict[str, Any])
     assert all(value == "" for key, value in template.items() if key in config_keys), "no value written by hand"
     assert rendered.parameters["OCR_TESSDATA"] == "/usr/local/share/tessdata"
     assert rendered.parameters["OCR_QUEUE_URL"] == rendered.queue_url
+    # The heartbeat the queue's visibility is sized for (module queue) is the one the service runs.
+    queue = tfrender.root(EXAMPLE, tfrender.load(EXAMPLE / "terraform.tfvars.example")).child("queue")
+    assert rendered.parameters["OCR_VISIBILITY_TIMEOUT_S"] == str(queue.variable("heartbeat_visibility_timeout_s"))
+    assert rendered.parameters["OCR_HEARTBEAT_S"] == str(queue.variable("heartbeat_interval_s"))
     assert rendered.parameters["OCR_SMOKE_PREFIX"].startswith(
         tfrender.load(EXAMPLE / "terraform.tfvars.example")["source_prefix"]), "under the notification's prefix"
 
@@ -252,6 +257,7 @@ def test_every_started_unit_resolves(booted: dict[str, Any], tmp_path: Path) -> 
                 for var in re.findall(r"\$\{(\w+)\}", line):
                     assert values.get(var), f"{unit_name} uses ${{{var}}}, empty in the {role}'s env file"
                 argv = shlex.split(re.sub(r"\$\{(\w+)\}", lambda m, v=values: v[m.group(1)], line))
+                argv[0] = argv[0].lstrip("-+!@:")  # systemd's prefixes (+: with full privileges)
                 assert argv[0] in venv or os.access(image / argv[0].lstrip("/"), os.X_OK), (unit_name, argv[0])
                 if argv[0].endswith("/ocr-cluster"):
                     build_parser().parse_args(argv[1:])
@@ -280,3 +286,46 @@ def test_workers_follow_a_replaced_head_through_ssm(booted: dict[str, Any], tmp_
                                 Type="String", Overwrite=True)
     waiting = start_worker()
     assert waiting.returncode == 1 and "no head address" in waiting.stderr, "fails, and systemd retries"
+
+
+def test_a_rebooted_node_gets_its_ray_token_back(booted: dict[str, Any]) -> None:
+    """After a reboot the token is gone (/run is a tmpfs) and node-bootstrap does not run again (the
+    user data runs once per instance); the units are enabled and start on their own. Each that
+    reads the token must put it back first, as root, from what the first boot wrote."""
+    checked = 0
+    for role in ("head", "worker"):
+        root = booted["root"] / role
+        values = env_file(root / "etc/file-processor/env")
+        token = root / "run/file-processor/ray-auth-token"
+        started = [w for w in (root / "systemctl.log").read_text().split() if w.endswith(".service")]
+        for unit_name in started:
+            unit = (REPO / "cluster/systemd" / unit_name).read_text()
+            if "RAY_AUTH_TOKEN_PATH=/run/file-processor/ray-auth-token" not in unit:
+                continue
+            token.unlink(missing_ok=True)
+            token.parent.rmdir()  # the reboot emptied /run
+            for line in [x.split("=", 1)[1] for x in unit.splitlines() if x.startswith("ExecStartPre=+")]:
+                argv = shlex.split(line)
+                argv[0] = argv[0].replace("/opt/file-processor/bin/", f"{REPO}/cluster/bin/").lstrip("+")
+                env = {**{k: v for k, v in os.environ.items() if k.startswith(("AWS_", "PATH", "HOME"))},
+                       **values, "FP_TOKEN_FILE": str(token),
+                       "FP_SERVICE_USER": pwd.getpwuid(os.getuid()).pw_name,
+                       "FP_SERVICE_GROUP": grp.getgrgid(os.getgid()).gr_name}
+                proc = subprocess.run(["bash", *argv], env=env, capture_output=True, text=True, timeout=60)
+                assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert token.is_file() and token.read_text().strip() == TOKEN, (
+                f"{unit_name} ({role}) starts after a reboot without the Ray token")
+            assert token.stat().st_mode & 0o777 == 0o400
+            checked += 1
+    assert checked >= 4
+
+
+def test_doctor_expects_the_units_the_bootstrap_starts(booted: dict[str, Any]) -> None:
+    """`ocr-cluster doctor` on a node FAILs a unit of its role that is not active: the units of a
+    role are the ones node-bootstrap started for it, no more and no fewer."""
+    from pipeline.ops import doctor
+
+    for role in ("head", "worker"):
+        started = [w for w in (booted["root"] / role / "systemctl.log").read_text().split() if w.endswith(".service")]
+        assert set(doctor.UNITS_BY_ROLE[role]) == set(started), role
+    assert set(doctor.ALL_UNITS) == {unit for units in doctor.UNITS_BY_ROLE.values() for unit in units}

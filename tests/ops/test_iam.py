@@ -1,8 +1,10 @@
 """Every command under the role that runs it in production, on moto with IAM enforcement on.
 
 The policies are the JSON templates Terraform renders (``templatefile()``), rendered here with
-the ARNs of the resources created on moto. moto checks a request's action against the caller's
-policies, and its resource too for SQS (queue ARN) and S3 (bucket/key ARN); it evaluates no
+the variables modules iam and operator pass them (their ``local.policy_vars``, evaluated on the
+example and its tfvars), the ARNs of the resources created on moto standing in for AWS's.
+moto checks a request's action against the caller's policies, and its resource too for SQS
+(queue ARN) and S3 (bucket/key ARN); it evaluates no
 condition and knows no other resource. So each statement is given to moto as written for SQS
 and S3 resources and with ``*`` otherwise, without its conditions (those are asserted on the
 JSON by tests/infra/test_terraform.py), and an SQS action covers its ``*Batch`` call as it does
@@ -52,6 +54,7 @@ POLICIES = {
     "lifecycle": REPO / "terraform/modules/iam/policies/lifecycle.json.tftpl",
     "head-address": REPO / "terraform/modules/iam/policies/head-address.json.tftpl",
     "operator": REPO / "terraform/modules/operator/policies/operator.json.tftpl",
+    "kms-data": REPO / "terraform/modules/iam/policies/kms-data.json.tftpl",
 }
 ROLES = {  # the policies attached to each role in terraform/modules/iam and modules/operator
     "head": ("data-plane", "head-address"),
@@ -80,8 +83,9 @@ MOTO_UNSCOPED = {"sqs:GetQueueUrl", "sqs:StartMessageMoveTask", "sqs:ListMessage
 def render(name: str, values: dict[str, str]) -> dict[str, Any]:
     """A policy template rendered as templatefile() does (every ${name} must have a value)."""
     text = POLICIES[name].read_text()
-    missing = set(re.findall(r"\$\{(\w+)\}", text)) - set(values)
+    missing = set(re.findall(r"\$\{(?:jsonencode\()?(\w+)\)?\}", text)) - set(values)
     assert not missing, f"{name}: no value for {missing}"
+    text = re.sub(r"\$\{jsonencode\((\w+)\)\}", lambda m: json.dumps(values[m.group(1)]), text)
     return json.loads(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text))
 
 
@@ -172,28 +176,41 @@ def _resources(url: str) -> tuple[str, str, str]:
         AutoScalingGroupName=ASG, MinSize=0, MaxSize=2, DesiredCapacity=0, AvailabilityZones=[f"{REGION}a"],
         LaunchTemplate={"LaunchTemplateName": TEMPLATE, "Version": "$Default"})
     _admin(url, "ssm").put_parameter(Name=f"{SSM_PREFIX}/config/OCR_INDEX", Value="documents", Type="String")
+    _admin(url, "ssm").put_parameter(Name=f"{SSM_PREFIX}/ray-auth-token", Value="t0ken", Type="SecureString")
     lt_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/{template['LaunchTemplate']['LaunchTemplateId']}"
     return queue_url, dlq_url, lt_arn
 
 
 def _values(queue_url: str, dlq_url: str, lt_arn: str) -> dict[str, str]:
-    """The templates' variables, as modules iam and operator pass them."""
-    domain = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/cis-filesearch"
-    return {
-        "partition": "aws", "queue_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_url.rsplit('/', 1)[-1]}",
-        "dlq_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dlq_url.rsplit('/', 1)[-1]}",
-        "bucket_arn": f"arn:aws:s3:::{BUCKET}", "objects_arn": f"arn:aws:s3:::{BUCKET}/{PREFIX}*",
-        "source_bucket": BUCKET, "source_prefix": PREFIX, "smoke_bucket": BUCKET, "smoke_prefix": f"{PREFIX}smoke/",
-        "opensearch_domain_arn": domain, "opensearch_index": "documents", "metrics_namespace": NAMESPACE,
-        "agent_namespace": "CWAgent",
-        "log_group_arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/ec2/file-processor",
-        "ssm_arn": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{SSM_PREFIX}",
-        "asg_arn": f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/{ASG}",
-        "launch_template_arn": lt_arn, "worker_role_arn": f"arn:aws:iam::{ACCOUNT}:role/file-processor-prod-worker",
-        "images_arn": f"arn:aws:ec2:{REGION}::image/*", "snapshot_arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:snapshot/*",
-        "application": "file-processor",
-        "alarms_arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:file-processor-prod-*",
-    }
+    """The templates' variables as modules iam and operator compute them (``local.policy_vars``
+    of each, evaluated by tests/infra/tfrender on the example called with its tfvars), given what
+    AWS computes: this account and region, and the ARNs of what was created on moto."""
+    from tests.infra import tfrender
+
+    example = REPO / "terraform/examples/complete"
+    account = {"data.aws_partition.current.partition": "aws", "data.aws_region.current.name": REGION,
+               "data.aws_caller_identity.current.account_id": ACCOUNT}
+    root = tfrender.root(example, tfrender.load(example / "terraform.tfvars.example"))
+    sqs = f"arn:aws:sqs:{REGION}:{ACCOUNT}"
+    root.child("queue").computed = {"aws_sqs_queue.this.arn": f"{sqs}:{queue_url.rsplit('/', 1)[-1]}",
+                                    "aws_sqs_queue.dlq.arn": f"{sqs}:{dlq_url.rsplit('/', 1)[-1]}"}
+    observability = root.child("observability")
+    group = observability.reference("aws_cloudwatch_log_group.nodes.name")
+    observability.computed = {"aws_cloudwatch_log_group.nodes.arn":
+                              f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}
+    root.child("workers").computed = {"aws_launch_template.this.arn": lt_arn}
+    iam = root.child("iam")
+    role = iam.reference("aws_iam_role.worker.name")
+    iam.computed = {**account, "aws_iam_role.worker.arn": f"arn:aws:iam::{ACCOUNT}:role/{role}"}
+    root.child("operator").computed = dict(account)
+    nodes, operator = iam.reference("local.policy_vars"), root.child("operator").reference("local.policy_vars")
+    shared = set(nodes) & set(operator)
+    assert {k: nodes[k] for k in shared} == {k: operator[k] for k in shared}, "modules iam and operator disagree"
+    values = {**nodes, **operator}
+    assert (values["source_bucket"], values["source_prefix"], values["ssm_arn"].split(":parameter")[1]) == (
+        BUCKET, PREFIX, SSM_PREFIX), "the tfvars' names, which the resources here are created with"
+    assert values["asg_arn"].endswith(f"/{ASG}") and values["metrics_namespace"] == NAMESPACE
+    return values
 
 
 def build_fleet(url: str, edit: Callable[[str, dict[str, Any]], None] = lambda name, policy: None) -> Fleet:
@@ -203,7 +220,7 @@ def build_fleet(url: str, edit: Callable[[str, dict[str, Any]], None] = lambda n
     queue_url, dlq_url, lt_arn = _resources(url)
     fleet = Fleet(url, queue_url, dlq_url, _values(queue_url, dlq_url, lt_arn))
     iam = _admin(url, "iam")
-    for name in POLICIES:
+    for name in sorted({n for names in ROLES.values() for n in names}):  # kms-data: only with a key
         fleet.policies[name] = render(name, fleet.values)
         edit(name, fleet.policies[name])
     for role, names in ROLES.items():
@@ -398,6 +415,18 @@ def test_smoke_object_under_the_notified_prefix_only(fleet: Fleet) -> None:
         s3.put_object(Bucket=BUCKET, Key=smoke.smoke_key("smoke/"), Body=b"x")
 
 
+def test_a_backfill_driver_gets_the_ray_token_under_the_operator_role(fleet: Fleet) -> None:
+    """`ocr-cluster backfill --address` (or `ray job submit`) from the operator's shell must carry
+    the cluster's token (Ray's token authentication), which lives in SSM: the token, nothing else."""
+    ssm = fleet.client("operator", "ssm")
+    token = ssm.get_parameter(Name=f"{SSM_PREFIX}/ray-auth-token", WithDecryption=True)["Parameter"]["Value"]
+    assert token == "t0ken"
+    operator = fleet.policy("operator")
+    assert allows(operator, "ssm:GetParameter", f"{fleet.values['ssm_arn']}/ray-auth-token")
+    assert not allows(operator, "ssm:GetParameter", f"{fleet.values['ssm_arn']}/config/OCR_INDEX")
+    assert not allows(operator, "ssm:PutParameter", f"{fleet.values['ssm_arn']}/ray-auth-token")
+
+
 def test_ami_deploy_and_prune_under_the_operator_role(fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
     ec2, autoscaling = fleet.client("operator", "ec2"), fleet.client("operator", "autoscaling")
     (image,) = [i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]
@@ -412,6 +441,16 @@ def test_ami_deploy_and_prune_under_the_operator_role(fleet: Fleet, capsys: pyte
     for action in ("autoscaling:StartInstanceRefresh", "autoscaling:DescribeInstanceRefreshes"):
         group = fleet.values["asg_arn"].replace("*", "uuid-1")
         assert allows(fleet.policy("operator"), action, group), action
+    # A refresh to a template version (DesiredConfiguration) is authorised as the caller's use of
+    # that template: "You are not authorized to use launch template" without RunInstances through
+    # it, PassRole of its instance profile's role, and CreateTags for its tag specifications.
+    operator = fleet.policy("operator")
+    template = fleet.values["launch_template_arn"]
+    run = [s for s in operator["Statement"] if "ec2:RunInstances" in s["Action"]]
+    assert run and all(s["Condition"] == {"ArnEquals": {"ec2:LaunchTemplate": [template]}} for s in run), run
+    assert allows(operator, "iam:PassRole", fleet.values["worker_role_arn"])
+    tags = [s for s in operator["Statement"] if "ec2:CreateTags" in s["Action"]]
+    assert tags and all(s["Condition"] == {"StringEquals": {"ec2:CreateAction": ["RunInstances"]}} for s in tags)
     ami.prune(ec2, keep=1, dry_run=False, report=lambda line: None)
     with pytest.raises(ConfigError):
         ami.check_image(ec2, "ami-00000000000000000")
@@ -434,3 +473,144 @@ def test_a_missing_action_fails_naming_it(iam_moto: str, monkeypatch: pytest.Mon
     refused = pytest.raises(ClientError, match="not authorized to perform: sqs:ChangeMessageVisibility")
     with as_role(fleet, "operator", monkeypatch, OCR_QUEUE_URL=fleet.queue_url, OCR_DLQ_URL=fleet.dlq_url), refused:
         cli.main(["dlq", "inspect"])
+
+
+# --- OpenSearch: each request the code sends, against the rendered policies -------------------
+#
+# moto has no OpenSearch. Amazon OpenSearch Service authorises a signed request as the action
+# es:ESHttp<Method> on the domain's ARN followed by the request's path (so POST /_bulk is
+# "<domain>/_bulk", POST /documents/_bulk "<domain>/documents/_bulk"). The requests are the ones
+# opensearch-py really sends to osmem-server, recorded at its transport.
+
+@pytest.fixture
+def sent_to_opensearch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(method, path) of every request opensearch-py sends from now on, in order."""
+    from opensearchpy.transport import Transport
+
+    sent: list[tuple[str, str]] = []
+    original = Transport.perform_request
+
+    def record(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append((method, url.split("?", 1)[0]))
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(Transport, "perform_request", record)
+    return sent
+
+
+def opensearch_refusals(role: str, index: str, sent: list[tuple[str, str]]) -> list[str]:
+    """The requests the role's rendered policies do not allow, as 'ACTION RESOURCE'."""
+    values = {**_values("https://q/file-processing-queue", "https://q/file-processing-queue-dlq",
+                        f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-1"), "opensearch_index": index}
+    policies = {name: render(name, values) for name in ROLES[role]}
+    policy = {"Statement": [s for p in policies.values() for s in p["Statement"]]}
+    domain = values["opensearch_domain_arn"]
+    wanted = {(f"es:ESHttp{method.capitalize()}", f"{domain}{path}") for method, path in sent}
+    return sorted(f"{action} {resource}" for action, resource in wanted if not allows(policy, action, resource))
+
+
+def test_the_services_opensearch_requests_are_allowed_by_the_node_roles(
+    settings: Any, sent_to_opensearch: list[tuple[str, str]]
+) -> None:
+    """What the stream and a backfill send from a node: the index made or its fields added, bulk
+    writes, the prior-reading lookup, the lookup of versions already indexed."""
+    from pipeline.sinks.opensearch import BulkWriter, OpenSearchReadings, ensure_index, make_client, split_existing
+
+    client = make_client(settings)
+    assert ensure_index(client, settings.index) and not ensure_index(client, settings.index)
+    written = BulkWriter(client, settings.index, retries=0).write([("doc-1", {"key": "a.png", "bucket": BUCKET})])
+    assert written["doc-1"].ok, written["doc-1"].reason
+    OpenSearchReadings(client, settings.index).find("0" * 64, "stamp", "doc-2")
+    split_existing(client, settings.index, [Job(BUCKET, f"{PREFIX}a.png")])
+    assert {method for method, _ in sent_to_opensearch} == {"HEAD", "PUT", "POST"}
+    for role in ("head", "worker"):
+        assert opensearch_refusals(role, settings.index, sent_to_opensearch) == [], role
+
+
+def test_validates_opensearch_check_is_allowed_by_the_node_roles(
+    settings: Any, sent_to_opensearch: list[tuple[str, str]]
+) -> None:
+    """``validate`` and ``doctor`` on a node: the cluster's answer, a probe written and deleted."""
+    from pipeline.ops.checks import OK, check_opensearch
+
+    check = check_opensearch(settings, 5.0, write=True)
+    assert check.status == OK, check.detail
+    assert {method for method, _ in sent_to_opensearch} >= {"GET", "POST", "DELETE"}
+    for role in ("head", "worker"):
+        assert opensearch_refusals(role, settings.index, sent_to_opensearch) == [], role
+
+
+def test_the_operators_opensearch_requests_are_allowed_by_its_role(
+    settings: Any, sent_to_opensearch: list[tuple[str, str]]
+) -> None:
+    """reprocess and a backfill run from the operator's shell write and look up as the nodes do."""
+    from pipeline.sinks.opensearch import BulkWriter, ensure_index, make_client, split_existing
+
+    client = make_client(settings)
+    ensure_index(client, settings.index)
+    BulkWriter(client, settings.index, retries=0).write([("doc-1", {"key": "a.png", "bucket": BUCKET})])
+    split_existing(client, settings.index, [Job(BUCKET, f"{PREFIX}a.png")])
+    assert opensearch_refusals("operator", settings.index, sent_to_opensearch) == []
+
+
+# --- the CloudWatch agent (cluster/cloudwatch), under the node roles -------------------------
+
+
+def test_the_cloudwatch_agents_calls_are_allowed_by_the_node_roles() -> None:
+    """The agent the image runs under the node's role: its log streams in the log group, its
+    metrics in its namespace, and the group's name for ``${aws:AutoScalingGroupName}``, which its
+    ec2tagger reads from the instance's aws:autoscaling:groupName tag with ec2:DescribeTags."""
+    config = json.loads((REPO / "cluster/cloudwatch/amazon-cloudwatch-agent.json").read_text())
+    values = _values("https://q/file-processing-queue", "https://q/file-processing-queue-dlq",
+                     f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-1")
+    calls: list[tuple[str, str]] = []
+    for entry in config["logs"]["logs_collected"]["files"]["collect_list"]:
+        group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{entry['log_group_name']}"
+        stream = f"{group}:log-stream:{entry['log_stream_name'].replace('{instance_id}', 'i-0abc')}"
+        calls += [("logs:CreateLogStream", stream), ("logs:PutLogEvents", stream)]
+    assert config["metrics"]["namespace"] == values["agent_namespace"], "the namespace the role allows"
+    from tests.infra import tfrender
+
+    example = tfrender.blocks(REPO / "terraform/examples/complete", "module")
+    groups = {entry["log_group_name"] for entry in config["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert groups == {example["observability"]["log_group_name"]}, "the group Terraform creates"
+    iam = tfrender.blocks(REPO / "terraform/modules/iam", "variable")
+    assert iam["agent_namespace"]["default"] == config["metrics"]["namespace"]
+    calls.append(("cloudwatch:PutMetricData", "*"))
+    if "${aws:AutoScalingGroupName}" in json.dumps(config["metrics"]["append_dimensions"]):
+        calls.append(("ec2:DescribeTags", "*"))
+    for role in ("head", "worker"):
+        policy = {"Statement": [s for name in ROLES[role] for s in render(name, values)["Statement"]]}
+        refused = [f"{action} {resource}" for action, resource in calls if not allows(policy, action, resource)]
+        assert refused == [], role
+
+
+
+# --- customer-managed keys (SSE-KMS queues, an SSE-KMS source bucket) --------------------------
+
+
+def test_a_queue_or_bucket_key_reaches_every_role_that_uses_it() -> None:
+    """With module queue's kms_master_key_id set, ReceiveMessage needs kms:Decrypt and SendMessage
+    (dead-lettering, redrive) kms:GenerateDataKey on that key, as GetObject of an SSE-KMS object
+    needs kms:Decrypt: the example's one key variable goes to the queue and to modules iam and
+    operator, whose policy (attached to the head, worker and operator roles) grants both,
+    through SQS and S3 only. moto checks no KMS permission: this reads the HCL and the JSON."""
+    from tests.infra import tfrender
+
+    example = tfrender.blocks(REPO / "terraform/examples/complete", "module")
+    assert example["queue"]["kms_master_key_id"] == "${var.queue_kms_key_arn}"
+    keys = tfrender.blocks(REPO / "terraform/examples/complete", "locals")["kms_key_arns"]
+    assert keys == "${compact([var.queue_kms_key_arn, var.source_bucket_kms_key_arn])}"
+    assert example["iam"]["kms_key_arns"] == example["operator"]["kms_key_arns"] == "${local.kms_key_arns}"
+    attached = tfrender.resources(REPO / "terraform/modules/iam", "aws_iam_role_policy_attachment")
+    kms_roles = {a["role"] for a in attached.values() if "kms_data" in a["policy_arn"]}
+    assert kms_roles == {"${aws_iam_role.worker.name}", "${aws_iam_role.head.name}"}
+    operator = tfrender.load(REPO / "terraform/modules/operator/main.tf")["resource"]
+    assert any("kms-data.json.tftpl" in json.dumps(b) for b in operator), "the operator role gets the same policy"
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    policy = render("kms-data", {"kms_key_arns": [key], "region": REGION})
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert allows(policy, action, key), action
+    (statement,) = policy["Statement"]
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"sqs.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"]

@@ -19,6 +19,8 @@ locals {
   node_config = {
     OCR_QUEUE_URL            = module.queue.queue_url
     OCR_DLQ_URL              = module.queue.dlq_url
+    OCR_VISIBILITY_TIMEOUT_S = module.queue.heartbeat_visibility_timeout_s
+    OCR_HEARTBEAT_S          = module.queue.heartbeat_interval_s
     OCR_OPENSEARCH_URL       = var.opensearch_endpoint
     OCR_OPENSEARCH_AUTH      = "sigv4"
     OCR_INDEX                = var.opensearch_index
@@ -30,6 +32,9 @@ locals {
     OCR_SMOKE_BUCKET         = var.source_bucket
     OCR_SMOKE_PREFIX         = local.smoke_prefix
   }
+
+  # The customer-managed keys the roles must use (none with SSE-SQS and SSE-S3).
+  kms_key_arns = compact([var.queue_kms_key_arn, var.source_bucket_kms_key_arn])
 
   # Under the prefix the bucket notification announces, so a smoke object reaches the queue.
   smoke_prefix = "${var.source_prefix}smoke/"
@@ -48,6 +53,7 @@ module "queue" {
   max_receive_count = 5
   source_bucket     = var.source_bucket
   source_prefix     = var.source_prefix
+  kms_master_key_id = var.queue_kms_key_arn
   tags              = local.tags
 }
 
@@ -76,6 +82,7 @@ module "iam" {
   asg_name              = local.asg_name
   ssm_prefix            = local.ssm_prefix
   metrics_namespace     = var.metrics_namespace
+  kms_key_arns          = local.kms_key_arns
   tags                  = local.tags
 }
 
@@ -120,5 +127,7 @@ module "operator" {
   smoke_prefix           = local.smoke_prefix
   opensearch_domain_arn  = var.opensearch_domain_arn
   opensearch_index       = var.opensearch_index
+  ssm_prefix             = local.ssm_prefix
+  kms_key_arns           = local.kms_key_arns
   tags                   = local.tags
 }

@@ -99,3 +99,15 @@ variable "metrics_namespace" {
   type        = string
   default     = "OcrCluster"
 }
+
+variable "queue_kms_key_arn" {
+  description = "Customer-managed KMS key (ARN) of the queue and DLQ (SSE-KMS; its key policy must let s3.amazonaws.com use it for the bucket notifications); null: SSE-SQS. The node and operator roles are granted it."
+  type        = string
+  default     = null
+}
+
+variable "source_bucket_kms_key_arn" {
+  description = "KMS key (ARN) the source bucket's objects are encrypted with (SSE-KMS); null: SSE-S3. The node and operator roles are granted it."
+  type        = string
+  default     = null
+}

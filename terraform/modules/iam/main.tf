@@ -73,6 +73,28 @@ resource "aws_iam_role_policy_attachment" "head_decrypt" {
   policy_arn = aws_iam_policy.decrypt_parameters[0].arn
 }
 
+# SSE-KMS queues (module queue's kms_master_key_id) and an SSE-KMS source bucket: receiving and
+# reading decrypt, sending (dead-lettering) generates a data key; through SQS and S3 only.
+resource "aws_iam_policy" "kms_data" {
+  count       = length(var.kms_key_arns) == 0 ? 0 : 1
+  name        = "file-processor-${var.environment}-kms-data"
+  description = "Nodes: use the customer-managed keys of the queues and documents through SQS and S3."
+  policy      = templatefile("${path.module}/policies/kms-data.json.tftpl", { kms_key_arns = var.kms_key_arns, region = local.region })
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "worker_kms_data" {
+  count      = length(var.kms_key_arns) == 0 ? 0 : 1
+  role       = aws_iam_role.worker.name
+  policy_arn = aws_iam_policy.kms_data[0].arn
+}
+
+resource "aws_iam_role_policy_attachment" "head_kms_data" {
+  count      = length(var.kms_key_arns) == 0 ? 0 : 1
+  role       = aws_iam_role.head.name
+  policy_arn = aws_iam_policy.kms_data[0].arn
+}
+
 resource "aws_iam_policy" "data_plane" {
   name        = "file-processor-${var.environment}-data-plane"
   description = "Nodes: consume the queue, dead-letter, read documents, write the index, metrics, logs, SSM."

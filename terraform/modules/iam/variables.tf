@@ -113,6 +113,17 @@ variable "ssm_kms_key_arn" {
   default     = null
 }
 
+variable "kms_key_arns" {
+  description = "Customer-managed KMS keys of the queue and DLQ (SSE-KMS) and of the source bucket's objects; empty when they use SSE-SQS and SSE-S3 (no grant needed)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", arn))])
+    error_message = "kms_key_arns must be key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID), not aliases or ids."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource (Application and Environment among them)."
   type        = map(string)

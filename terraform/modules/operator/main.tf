@@ -13,6 +13,8 @@ locals {
   asg_arn      = "arn:${local.partition}:autoscaling:${local.region}:${local.account}:autoScalingGroup:*:autoScalingGroupName/${var.asg_name}"
   images_arn   = "arn:${local.partition}:ec2:${local.region}::image/*"
   snapshot_arn = "arn:${local.partition}:ec2:${local.region}:${local.account}:snapshot/*"
+  # A backfill's driver (`ocr-cluster backfill --address`, `ray job submit`) needs the cluster's Ray token.
+  ssm_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.ssm_prefix}"
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -31,7 +33,7 @@ data "aws_iam_policy_document" "assume" {
 # The policy is a JSON template, rendered here and read by the tests (tests/ops/test_iam.py),
 # which run every operator command under it on moto with IAM enforcement on.
 locals {
-  operator_policy = templatefile("${path.module}/policies/operator.json.tftpl", {
+  policy_vars = {
     partition             = local.partition
     queue_arn             = var.queue_arn
     dlq_arn               = var.dlq_arn
@@ -48,7 +50,9 @@ locals {
     source_prefix         = var.source_prefix
     opensearch_domain_arn = var.opensearch_domain_arn
     opensearch_index      = var.opensearch_index
-  })
+    ssm_arn               = local.ssm_arn
+  }
+  operator_policy = templatefile("${path.module}/policies/operator.json.tftpl", local.policy_vars)
 }
 
 resource "aws_iam_role" "operator" {
@@ -63,4 +67,13 @@ resource "aws_iam_role_policy" "operator" {
   name   = "operations"
   role   = aws_iam_role.operator.id
   policy = local.operator_policy
+}
+
+# The same keys as the nodes' (module iam's template): the DLQ received and redriven, the
+# documents read by a backfill's driver, smoke objects written, under SSE-KMS.
+resource "aws_iam_role_policy" "kms_data" {
+  count  = length(var.kms_key_arns) == 0 ? 0 : 1
+  name   = "kms-data"
+  role   = aws_iam_role.operator.id
+  policy = templatefile("${path.module}/../iam/policies/kms-data.json.tftpl", { kms_key_arns = var.kms_key_arns, region = local.region })
 }

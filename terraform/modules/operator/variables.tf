@@ -87,6 +87,16 @@ variable "opensearch_index" {
   default     = "documents"
 }
 
+variable "ssm_prefix" {
+  description = "SSM path of the environment, e.g. /file-processor/prod: the operator may read its Ray token (<prefix>/ray-auth-token) to submit backfills."
+  type        = string
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$", var.ssm_prefix))
+    error_message = "ssm_prefix must start with '/' and must not end with '/'."
+  }
+}
+
 variable "max_session_duration_s" {
   description = "Longest session of the operator role (seconds)."
   type        = number
@@ -95,6 +105,17 @@ variable "max_session_duration_s" {
   validation {
     condition     = var.max_session_duration_s >= 3600 && var.max_session_duration_s <= 43200
     error_message = "max_session_duration_s must be between 3600 and 43200."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "Customer-managed KMS keys of the queue and DLQ and of the source bucket's objects (module iam's kms_key_arns); empty for SSE-SQS and SSE-S3."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", arn))])
+    error_message = "kms_key_arns must be key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID), not aliases or ids."
   }
 }
 

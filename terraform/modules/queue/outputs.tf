@@ -27,3 +27,13 @@ output "dlq_name" {
   description = "Name of the dead-letter queue."
   value       = aws_sqs_queue.dlq.name
 }
+
+output "heartbeat_visibility_timeout_s" {
+  description = "The visibility each heartbeat sets (OCR_VISIBILITY_TIMEOUT_S of the service): the nodes' setting, written once here."
+  value       = var.heartbeat_visibility_timeout_s
+}
+
+output "heartbeat_interval_s" {
+  description = "How often the service extends in-flight messages (OCR_HEARTBEAT_S): the nodes' setting, written once here."
+  value       = var.heartbeat_interval_s
+}
