@@ -208,6 +208,12 @@ def ray_executable() -> str | None:
     return str(beside) if beside.exists() else shutil.which("ray")
 
 
+def ray_head_address(explicit: str = "") -> str:
+    """The Ray head a check asks: ``explicit``, else RAY_HEAD_ADDRESS (a head's env file), else
+    RAY_ADDRESS, else "" (the cluster this machine is part of: a worker finds its head at start)."""
+    return explicit or os.environ.get("RAY_HEAD_ADDRESS") or os.environ.get("RAY_ADDRESS", "")
+
+
 def check_ray(address: str, timeout_s: float) -> Check:
     """``ray status`` against ``address`` (the local head when empty)."""
     exe = ray_executable()

@@ -43,6 +43,7 @@ from pipeline.ops.checks import (
     check_ray,
     check_thread_budget,
     mask_url,
+    ray_head_address,
 )
 from pipeline.settings import NODE_ENV_FILE, Settings, load_settings
 
@@ -248,5 +249,5 @@ def run_checks(options: DoctorOptions) -> list[Check]:
 
 
 def ray_address(options: DoctorOptions) -> str:
-    """The head to ask: the option, RAY_HEAD_ADDRESS, RAY_ADDRESS, or "" (the local one)."""
-    return options.ray_address or os.environ.get("RAY_HEAD_ADDRESS") or os.environ.get("RAY_ADDRESS", "")
+    """The head to ask: the option, else :func:`~pipeline.ops.checks.ray_head_address`'s."""
+    return ray_head_address(options.ray_address)

@@ -20,6 +20,7 @@ from pipeline.ops.checks import (
     check_thread_budget,
     exit_code,
     format_text,
+    ray_head_address,
 )
 from pipeline.settings import Settings
 
@@ -31,9 +32,18 @@ def validate(settings: Settings, offline: bool = False) -> list[Check]:
     checks = [check_language_data(settings), check_engine(settings), check_thread_budget()]
     if offline:
         return checks
-    address = os.environ.get("RAY_ADDRESS", "")
-    ray = check_ray(address, TIMEOUT_S * 3) if address else Check("ray", OK, "no RAY_ADDRESS: a local Ray starts")
-    return [*checks, check_queue(settings, TIMEOUT_S), check_opensearch(settings, TIMEOUT_S, write=True), ray]
+    return [*checks, check_queue(settings, TIMEOUT_S), check_opensearch(settings, TIMEOUT_S, write=True),
+            check_node_ray()]
+
+
+def check_node_ray(timeout_s: float = TIMEOUT_S * 3) -> Check:
+    """``ray status`` of the cluster this machine serves: on a node (``FP_ROLE`` in its env file)
+    always, the head's address or else the local cluster's; elsewhere only when an address is set
+    (none: the command starts a local Ray of its own)."""
+    address = ray_head_address()
+    if not address and not os.environ.get("FP_ROLE"):
+        return Check("ray", OK, "not a node and no Ray address: a local Ray starts")
+    return check_ray(address, timeout_s)
 
 
 def run_checks(settings: Settings, offline: bool = False) -> int:

@@ -17,7 +17,7 @@ import pytest
 
 from pipeline import cli
 from pipeline.devstack.stack import REGION
-from pipeline.ops import checks, doctor
+from pipeline.ops import checks, doctor, validate
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.stack
@@ -348,3 +348,18 @@ def test_the_thread_budget_fails_when_tesseract_loaded_before_the_limit() -> Non
     first = subprocess.run([sys.executable, "-c", probe.replace("import tesserocr; ", "import pipeline.engine.ocr; ")],
                            env=env, capture_output=True, text=True, timeout=60)
     assert first.stdout.startswith("OK"), first.stdout + first.stderr
+
+
+def test_validate_asks_the_head_a_nodes_env_file_names(clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a node validate's Ray check asks the head the env file names (RAY_HEAD_ADDRESS) or the
+    local cluster; it used to read RAY_ADDRESS alone, which nodes never set, and said OK."""
+    if checks.ray_executable() is None:
+        pytest.skip("the ray CLI is not installed")
+    monkeypatch.setenv("FP_ROLE", "head")
+    monkeypatch.setenv("RAY_HEAD_ADDRESS", f"127.0.0.1:{_closed_port()}")
+    check = validate.check_node_ray(timeout_s=3)
+    assert check.status == checks.FAIL, check
+
+
+def test_validate_off_a_node_without_an_address_expects_a_local_ray(clean_env: None) -> None:
+    assert validate.check_node_ray().status == checks.OK
