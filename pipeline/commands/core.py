@@ -62,8 +62,9 @@ def _stream(args: argparse.Namespace) -> int:
 def _node_drain(args: argparse.Namespace) -> int:
     from pipeline.errors import ConfigError
     from pipeline.fleet import imds
+    from pipeline.fleet.imds import target_lifecycle_state
     from pipeline.fleet.lifecycle import TerminationHook
-    from pipeline.fleet.nodedrain import drain_ray_node, stop_unit, target_state, watch
+    from pipeline.fleet.nodedrain import drain_ray_node, stop_unit, watch
     from pipeline.logjson import setup_logging
 
     settings = load_settings(args.env_file)
@@ -74,7 +75,7 @@ def _node_drain(args: argparse.Namespace) -> int:
     if hook is None:
         raise ConfigError("not on EC2: the instance metadata service does not answer")
     base = imds.endpoint()
-    watch(lambda: target_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll,
+    watch(lambda: target_lifecycle_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll,
           drain=lambda heartbeat: drain_ray_node(args.deadline, heartbeat))
     return 0
 

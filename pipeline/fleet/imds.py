@@ -33,3 +33,9 @@ def instance_id(override: str | None = None, timeout_s: float = 2.0) -> str:
     """This instance's id."""
     base = endpoint(override)
     return read(base, session_token(base, timeout_s), "instance-id", timeout_s)
+
+
+def target_lifecycle_state(base: str, timeout_s: float = 2.0) -> str:
+    """The instance's target lifecycle state in its Auto Scaling group (``InService``,
+    ``Terminated``, ...); raises ``OSError`` (404) for an instance in no group."""
+    return read(base, session_token(base, timeout_s), "autoscaling/target-lifecycle-state", timeout_s)

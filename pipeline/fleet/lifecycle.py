@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from pipeline.fleet.imds import instance_id
+from pipeline.fleet.imds import endpoint, instance_id, target_lifecycle_state
 from pipeline.settings import Settings
 
 log = logging.getLogger("ocr_cluster.lifecycle")
@@ -24,14 +24,22 @@ class TerminationHook:
         self._last = 0.0
 
     @classmethod
-    def for_this_instance(cls, settings: Settings) -> TerminationHook | None:
-        """The hook for the instance we run on; None when not on EC2."""
+    def for_this_instance(cls, settings: Settings, imds_url: str | None = None) -> TerminationHook | None:
+        """The hook for the instance we run on; None when not on EC2, or on an instance in no Auto
+        Scaling group (the Ray head: the group's hook is for its workers, answered by their
+        ``node-drain``; a heartbeat for the head would be refused on every drain)."""
         from pipeline.awsclients import aws_client
 
+        base = endpoint(imds_url)
         try:
-            instance = instance_id()
+            instance = instance_id(base)
         except OSError:
             log.warning("not on EC2: the lifecycle hook is not used")
+            return None
+        try:
+            target_lifecycle_state(base)
+        except OSError:
+            log.info("not in an Auto Scaling group: the lifecycle hook is not used", extra={"instance": instance})
             return None
         return cls(aws_client("autoscaling"), settings.asg_name, settings.lifecycle_hook, instance)
 

@@ -20,18 +20,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.fleet import imds
 from pipeline.fleet.lifecycle import TerminationHook
 
 log = logging.getLogger("ocr_cluster.nodedrain")
 TERMINATED = "Terminated"
 OCR_WORKER_TITLE = b"ray::OcrWorker"  # Ray names an actor's process after its class
-
-
-def target_state(base: str, timeout_s: float = 2.0) -> str:
-    """The instance's target lifecycle state (``InService``, ``Terminated``, ...)."""
-    token = imds.session_token(base, timeout_s)
-    return imds.read(base, token, "autoscaling/target-lifecycle-state", timeout_s)
 
 
 def stop_unit(unit: str, timeout_s: float = 120.0) -> None:

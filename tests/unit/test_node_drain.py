@@ -10,8 +10,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from pipeline.fleet.imds import target_lifecycle_state
 from pipeline.fleet.lifecycle import TerminationHook
-from pipeline.fleet.nodedrain import target_state, watch
+from pipeline.fleet.nodedrain import watch
 
 INSTANCE = "i-0123456789abcdef0"
 
@@ -59,7 +60,7 @@ def test_terminated_node_heartbeats_stops_ray_then_completes(imds_server) -> Non
         original = hook.complete
         hook.complete = lambda: (calls.append("complete"), original())[1]
 
-        state = watch(lambda: target_state(imds_server), hook, lambda: calls.append("stop"), poll_s=0,
+        state = watch(lambda: target_lifecycle_state(imds_server), hook, lambda: calls.append("stop"), poll_s=0,
                       sleep=lambda s: calls.append("poll"), drain=lambda heartbeat: calls.append("drain") or True)
 
         stub.assert_no_pending_responses()

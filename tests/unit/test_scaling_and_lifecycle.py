@@ -53,3 +53,19 @@ def test_hook_errors_never_stop_the_drain(autoscaling) -> None:
     client, stub = autoscaling
     stub.add_client_error("complete_lifecycle_action", "ValidationError", "No active Lifecycle Action found")
     TerminationHook(client, "asg", "drain", "i-0123456789abcdef0").complete()
+
+
+def test_the_hook_is_answered_only_by_an_instance_in_a_group(imds, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Ray head runs the stream with the group's name and hook in its env file (for the
+    scaling metric) but is in no group: IMDS has no target lifecycle state for it, and it
+    answers no hook (its heartbeats would be refused); a group's instance does."""
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
+    settings = Settings(asg_name="cis-filesearch-worker-asg", lifecycle_hook="file-processor-drain")
+    imds.metadata = {"instance-id": "i-0head"}
+    assert TerminationHook.for_this_instance(settings, imds.url) is None
+    imds.metadata = {"instance-id": "i-0worker", "autoscaling/target-lifecycle-state": "InService"}
+    hook = TerminationHook.for_this_instance(settings, imds.url)
+    assert hook is not None and (hook.instance, hook.asg, hook.hook) == (
+        "i-0worker", "cis-filesearch-worker-asg", "file-processor-drain")
