@@ -21,7 +21,7 @@ pytestmark = pytest.mark.infra
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
-MODULES = ["queue", "workers", "ray_head", "iam", "observability", "operator", "node_config"]
+MODULES = ["queue", "workers", "ray_head", "iam", "observability", "operator", "node_config", "ami_builder"]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
@@ -289,6 +289,23 @@ def test_operator_role_holds_redrive_deploy_and_reprocess_rights() -> None:
     assert statements["SmokeObject"]["Resource"] == ["arn:${partition}:s3:::${smoke_bucket}/${smoke_prefix}*"]
     token = statements["RayTokenForJobs"]
     assert token["Action"] == ["ssm:GetParameter"] and token["Resource"] == ["${ssm_arn}/ray-auth-token"]
+
+
+def test_the_ami_builder_profile_packer_names_is_created_with_session_manager_rights_only() -> None:
+    """ami/build.sh runs the builder with the instance profile Packer names; the fleet creates it
+    (it used to exist nowhere: the first image build failed on an unknown profile)."""
+    with (ROOT / "ami" / "file-processor.pkr.hcl").open() as handle:
+        packer = hcl2.load(handle, serialization_options=OPTIONS)
+    profile = next(b["builder_instance_profile"] for b in packer["variable"] if "builder_instance_profile" in b)
+    name = next(b["name"] for b in load("modules/ami_builder/variables.tf")["variable"] if "name" in b)
+    assert name["default"] == profile["default"] == "FileProcessorBuilderRole"
+    assert resource("ami_builder", "aws_iam_instance_profile", "builder")["name"] == "${var.name}"
+    attached = resource("ami_builder", "aws_iam_role_policy_attachment", "session_manager")["policy_arn"]
+    assert attached.endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore")
+    kinds = {kind for block in load("modules/ami_builder/main.tf")["resource"] for kind in block}
+    assert kinds == {"aws_iam_role", "aws_iam_role_policy_attachment", "aws_iam_instance_profile"}
+    (builder,) = [b["ami_builder"] for b in load("examples/complete/main.tf")["module"] if "ami_builder" in b]
+    assert builder["source"] == "../../modules/ami_builder"
 
 
 def test_observability_log_group_alarms_dashboard() -> None:

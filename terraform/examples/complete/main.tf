@@ -131,3 +131,11 @@ module "operator" {
   kms_key_arns           = local.kms_key_arns
   tags                   = local.tags
 }
+
+# The instance profile ami/build.sh's builder runs with (one per account: an environment that
+# shares its account with one that creates it sets create_ami_builder = false).
+module "ami_builder" {
+  source = "../../modules/ami_builder"
+  count  = var.create_ami_builder ? 1 : 0
+  tags   = local.tags
+}

@@ -17,3 +17,8 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of the environment."
   value       = module.observability.dashboard_name
 }
+
+output "ami_builder_instance_profile" {
+  description = "Instance profile of the AMI builder (Packer's builder_instance_profile); null when another environment creates it."
+  value       = one(module.ami_builder[*].instance_profile_name)
+}

@@ -111,3 +111,9 @@ variable "source_bucket_kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "create_ami_builder" {
+  description = "Create the AMI builder's role and instance profile (FileProcessorBuilderRole; once per account)."
+  type        = bool
+  default     = true
+}
