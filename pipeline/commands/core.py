@@ -62,7 +62,6 @@ def _stream(args: argparse.Namespace) -> int:
 def _node_drain(args: argparse.Namespace) -> int:
     from pipeline.errors import ConfigError
     from pipeline.fleet import imds
-    from pipeline.fleet.imds import target_lifecycle_state
     from pipeline.fleet.lifecycle import TerminationHook
     from pipeline.fleet.nodedrain import drain_ray_node, stop_unit, watch
     from pipeline.logjson import setup_logging
@@ -73,9 +72,9 @@ def _node_drain(args: argparse.Namespace) -> int:
         raise ConfigError("set OCR_ASG_NAME and OCR_LIFECYCLE_HOOK (the group and its termination hook)")
     hook = TerminationHook.for_this_instance(settings)
     if hook is None:
-        raise ConfigError("not on EC2: the instance metadata service does not answer")
+        raise ConfigError("not on EC2, or in no Auto Scaling group: the instance metadata service does not say")
     base = imds.endpoint()
-    watch(lambda: target_lifecycle_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll,
+    watch(lambda: imds.target_lifecycle_state(base), hook, lambda: stop_unit(args.unit), poll_s=args.poll,
           drain=lambda heartbeat: drain_ray_node(args.deadline, heartbeat))
     return 0
 
