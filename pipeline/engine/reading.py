@@ -33,7 +33,7 @@ often set vertically (columns right to left). Each page goes through:
    alone, which reads English words with letters lost: "Design" as "Desien"): each line of Latin
    script (:func:`~pipeline.engine.ocr.mostly_latin`) of a horizontal page is read again by it
    from a crop of its own, and kept as it reads it when it reads it more confidently. A page
-   kept as first read (upright, or on its side) gets this step after step 2 or 4; a page turned
+   kept as first read (upright, weak or not, or on its side) gets this step last; a page turned
    in step 4, line by line as it is read; vertical and mixed pages do not.
 
 Every extra pass is charged to its own timing, and passes that would run past the page's time-out
@@ -132,6 +132,8 @@ def read_page(
             best = _try_whole_vertical(engine, image, dpi, deadline, best)
     except EngineTimeout:
         best.warning = f"page kept as read so far: its {timeout_s:g} s time-out ran out in the geometry passes"
+    if best.text == first.text and best.rotation == 0 and best.direction == "horizontal":  # kept as first read
+        best = _with_latin_lines(engine, image, dpi, deadline, first, best)
     return best
 
 
@@ -149,7 +151,8 @@ def _with_latin_lines(
     try:
         again = engine.read_latin_lines(image, recognised.lines, _left(deadline), dpi, sideways)
     except EngineTimeout:
-        reading.warning = f"page kept as read so far: its {deadline.timeout_s:g} s time-out ran out reading Latin lines"
+        ran_out = f"page kept as read so far: its {deadline.timeout_s:g} s time-out ran out reading Latin lines"
+        reading.warning = "; ".join(filter(None, (reading.warning, ran_out)))
         return reading
     finally:
         _charge(reading.seconds, "ocr_s", time.perf_counter() - started)

@@ -4,6 +4,8 @@ English pages upright and on their side."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from PIL import Image
 
@@ -102,3 +104,23 @@ def test_english_words_read_by_jpn_alone_are_read_again_in_english(latin_stage: 
     assert "Latin lines: eng" in latin_stage.engine_stamp().languages
     if degrees != 90:
         assert LatinCountingEngine.latin_lines - before >= len(ENGLISH)
+
+
+class WeakLatinCountingEngine(LatinCountingEngine):
+    """The real engine, its first readings reported weak (a degraded scan's): the orientation
+    passes run, find the page upright, and the first reading is kept."""
+
+    def recognise(self, image, timeout_s, *args, **kwargs):
+        return dataclasses.replace(super().recognise(image, timeout_s, *args, **kwargs), confidence=40.0)
+
+
+@pytest.mark.tesseract
+def test_a_weak_upright_page_kept_as_first_read_has_its_latin_lines_read_again() -> None:
+    stage = OcrStage(Settings(languages="jpn", latin_language="eng",
+                              engine="tests.unit.test_latin_lines:WeakLatinCountingEngine"))
+    stage.setup()
+    before = LatinCountingEngine.latin_lines
+    result = stage.recognise(english_page())
+    assert result.rotation == 0 and result.geometry_timings.get("osd_s", 0) > 0  # the passes ran
+    assert LatinCountingEngine.latin_lines - before >= len(ENGLISH)
+    assert [w for w in WORDS if w not in "".join(result.text.split())] == []
