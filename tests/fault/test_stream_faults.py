@@ -43,7 +43,7 @@ def s3_proxy(stack, monkeypatch):
 
 
 def test_poison_inputs_are_dead_lettered_with_their_class(settings, resources, s3, sqs, s3_proxy, ray_local):
-    dense = render_page(["密な文章の行です。" * 5] * 40, width=2400)
+    dense = render_page(["密な文章の行です。" * 8] * 60, width=2400, font_size=28)
     bad = {
         "poison/zero.png": (b"", "EmptyObject"),
         "poison/truncated.jpg": (inputs.truncated(encode(render_page(["x"]).convert("RGB"), "JPEG")),
@@ -67,8 +67,9 @@ def test_poison_inputs_are_dead_lettered_with_their_class(settings, resources, s
     s3_proxy.rules.append(lambda r: Respond(403, ACCESS_DENIED, {"Content-Type": "application/xml"})
                           if r.path.startswith("/forbidden-bucket") else None)
 
-    # the dense page takes ~5.7 s of the engine on this 2-core machine, the good ones 0.15-0.35 s:
-    # 2.5 s sits between them with room for a loaded machine on both sides
+    # the dense page takes ~11 CPU s of the engine (jpn; 40 lines of 45 took 2.4 s, under the
+    # time-out on a quiet machine), the good ones 0.15-0.35 s: 2.5 s sits between them with room
+    # for a loaded machine on both sides
     run_until_idle(settings.model_copy(update={"page_timeout_s": 2.5, "max_pixels": 8_000_000}))
 
     expected = {k: cls for k, (_, cls) in bad.items()}
