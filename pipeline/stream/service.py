@@ -37,6 +37,7 @@ MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its
 TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
+RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
 
 
 class StreamService:
@@ -131,7 +132,7 @@ class StreamService:
         self._flush_if_due()
         self._settle_resolved()
         self._maintain_pool()
-        self.intake.set_room(self._free_capacity())
+        self.intake.set_room(self._free_capacity(), self._receive_at_least())
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
         if self.publisher is not None:
@@ -157,14 +158,31 @@ class StreamService:
         open_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
         return max(0, limit - open_ocr - self.intake.waiting())
 
+    def _receive_at_least(self) -> int:
+        """The fewest messages worth a receive: ``RECEIVE_TOGETHER`` while, that many short of the
+        hold, the workers would still have every task slot busy and one more job each waiting;
+        else one (the workers could run short: any room is received at once).
+
+        Quick objects (a hold of ten a worker) are received ten at a time instead of the one to
+        four that finished since the last receive; a hold too small to wait for a batch behind
+        the work in hand (slow objects: ``prefetch_per_worker``) receives as before."""
+        limit = self.pool.size * self.hold_per_worker()
+        in_hand = self.pool.size * (self.pool.per_worker + 1)
+        return max(1, min(RECEIVE_TOGETHER, limit - in_hand))
+
     def hold_per_worker(self) -> int:
         """Messages held per worker: ``prefetch_per_worker``, or more while objects take a fraction of
         a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
-        meant a receive and a delete for every two, each a round trip the coordinator waits on."""
+        meant a receive and a delete for every two, each a round trip the coordinator waits on.
+
+        A worker runs ``per_worker`` tasks at once (one reading while another downloads), so a task's
+        seconds (``task_s``: handed out -> result) are about ``per_worker`` tasks' work of the worker:
+        it gets through ``per_worker / task_s`` tasks a second (counting ``1 / task_s``, as this did
+        first, held half of ``HOLD_S``: six one-line scans a worker, received six at a time)."""
         base = self.s.prefetch_per_worker
         if self.task_s <= 0:
             return base
-        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / self.task_s)))
+        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S * self.pool.per_worker / self.task_s)))
 
     def _poll_wait(self) -> int:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s

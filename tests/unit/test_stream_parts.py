@@ -66,3 +66,17 @@ def test_credits_are_never_counted_twice_while_a_receive_is_out() -> None:
     credits.received()
     credits.set(3)
     assert credits.take(10) == 3 and credits.take(10) == 0
+
+
+def test_credits_wait_for_room_worth_a_receive() -> None:
+    credits = Credits()
+    credits.set(7, least=10)
+    assert credits.take(10) == 0, "seven free of the ten worth a receive: wait"
+    credits.set(12, least=10)
+    assert credits.take(10) == 10
+    credits.received()
+    credits.set(4, least=10)
+    assert credits.take(3) == 3, "a receive asking for fewer than the batch takes what it asks"
+    credits.received()
+    credits.set(1, least=1)
+    assert credits.take(10) == 1, "any room at all when the workers could run short"
