@@ -54,8 +54,11 @@ VARIANTS: dict[str, dict[tuple[str, str], Any]] = {
     "receive-any-room": {("pipeline.stream.service", "RECEIVE_TOGETHER"): 1},
     # before the hold counted a worker's tasks at once (per_worker 2: half of HOLD_S's 1 s)
     "half-hold": {("pipeline.stream.service", "HOLD_S"): 0.5},
-    # both: the stream as it was at 91b7a5e
-    "before": {("pipeline.stream.service", "RECEIVE_TOGETHER"): 1, ("pipeline.stream.service", "HOLD_S"): 0.5},
+    # before one search looked for a receive's earlier readings: each object's worker searched
+    "lookup-per-object": {("pipeline.stream.service", "LOOK_AHEAD"): False},
+    # all three: the stream as it was at 91b7a5e
+    "before": {("pipeline.stream.service", "RECEIVE_TOGETHER"): 1, ("pipeline.stream.service", "HOLD_S"): 0.5,
+               ("pipeline.stream.service", "LOOK_AHEAD"): False},
 }
 IDLE = "(between requests)"
 SAMPLE_S = 0.01
@@ -209,8 +212,11 @@ def moto_call(request: Any) -> str:
 
 
 def opensearch_request_call(request: Any) -> str:
-    """OpenSearch's API of a request."""
-    return opensearch_call(request.method, request.path)
+    """OpenSearch's API of a request (a search with an aggregation: the stream's look-ahead)."""
+    call = opensearch_call(request.method, request.path)
+    if call == "OpenSearch search" and b'"aggs"' in decoded(request.body, request.headers.get("content-encoding", "")):
+        return "OpenSearch search (aggregation)"
+    return call
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from pipeline.stream import ledger
 from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.intake import Intake
 from pipeline.stream.ledger import InFlight, Settler, SplitJob
+from pipeline.stream.lookahead import LookAhead
 from pipeline.stream.metrics import StreamMetrics
 from pipeline.stream.workers import JobSplit, Task, WorkerPool
 
@@ -38,6 +39,7 @@ TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the new
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
 RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
+LOOK_AHEAD = True  # with a lookup of earlier readings: one search for a receive's objects (stream.lookahead)
 
 
 class StreamService:
@@ -53,6 +55,7 @@ class StreamService:
         lifecycle: Any = None,
         publisher: Any = None,
         keep_records: bool = False,
+        readings: Any = None,
     ) -> None:
         self.s = settings
         self.queue = queue_
@@ -80,6 +83,8 @@ class StreamService:
         self.publish_failures = 0
         self.task_s = 0.0  # moving average of a task's seconds, submitted -> result
         self.settler = Settler(queue_, self._count)
+        # earlier readings looked for a receive's objects at once (``readings``: OpenSearchReadings)
+        self.lookahead = LookAhead(readings) if readings is not None else None
 
     # --- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -211,26 +216,32 @@ class StreamService:
             log.info("OCR worker retired: its node is being drained", extra={"worker": name})
 
     def _admit(self) -> None:
+        tasks: list[Task] = []
         for message in self.intake.take():
             if self.stopping.is_set():
                 self.intake.release_quietly(message)
             else:
-                self._accept(message)
+                tasks += self._accept(message)
+        if tasks and self.lookahead is not None and LOOK_AHEAD:
+            self.lookahead.mark(tasks, self.pool.readings())
 
-    def _accept(self, message: Message) -> None:
+    def _accept(self, message: Message) -> list[Task]:
+        """Take a received message in flight; returns its tasks (queued for the workers)."""
         try:
             jobs = parse_body(message.body)
         except BadMessage as exc:
             self.queue.dead_letter(message, exc.error_class, exc.reason)
             self._count(ledger.DEAD_LETTERED, exc.error_class)
-            return
+            return []
         if not jobs:  # s3:TestEvent or no object-created record
             self.queue.delete(message)
             self._count("ignored")
-            return
+            return []
         entry = InFlight(message, jobs, time.time())
         self.inflight[message.message_id] = entry
-        self.pending.extend(Task((message.message_id, i), job) for i, job in enumerate(jobs))
+        tasks = [Task((message.message_id, i), job) for i, job in enumerate(jobs)]
+        self.pending.extend(tasks)
+        return tasks
 
     def _dispatch(self) -> None:
         for tasks in (self.range_pending, self.pending):

@@ -44,26 +44,30 @@ class OcrWorker:
         # the engine (and the split document) is one task's at a time
         self._engine_lock = threading.Lock()
 
-    def ready(self) -> tuple[int, str]:
-        """(pid, Ray node id) of the worker, once its engine is loaded."""
+    def ready(self) -> tuple[int, str, str]:
+        """(pid, Ray node id, reading stamp) of the worker, once its engine is loaded."""
         import ray
 
-        return os.getpid(), ray.get_runtime_context().get_node_id()
+        return os.getpid(), ray.get_runtime_context().get_node_id(), self.stage.engine_stamp().reading
 
-    def start(self, job: Job) -> Document | JobSplit | Failure:
+    def start(self, job: Job, no_prior: str = "") -> Document | JobSplit | Failure:
         """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
         hand it back split into page ranges.
 
         A small object (``sources.fetch.small``) is downloaded while another task holds the engine;
         any other is downloaded once this task has it, so one large object is in memory at a time.
+        ``no_prior``: the look-ahead found no document of the job's ETag under this stamp
+        (``stream.lookahead``): a small object whose bytes that ETag is the MD5 of is not looked up.
         """
         from pipeline.sources.fetch import small
+        from pipeline.stream.lookahead import no_prior_for
 
         fetched = None
         if small(job):  # its download and the look for an earlier reading need no engine
             try:
                 fetched = self.fetcher.fetch(job)
-                reused = self.stage.reuse(job, fetched)
+                none = no_prior_for(job, fetched, no_prior, self.stage.engine_stamp().reading)
+                reused = None if none else self.stage.reuse(job, fetched)
             except Exception as exc:
                 return Failure.of(job, exc)
             if reused is not None:
@@ -130,6 +134,7 @@ class Task:
     last: int = 0
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
+    no_prior: str = ""  # the stamp under which no document has the job's ETag (``stream.lookahead``)
 
 
 @dataclass
@@ -139,6 +144,7 @@ class _Slot:
     name: str = ""
     node_id: str = ""
     retiring: bool = False  # its node is being drained: no new work; ended once it has none
+    reading: str = ""  # its stage's reading stamp
 
 
 @dataclass
@@ -181,15 +187,19 @@ class WorkerPool:
                 continue
             del self.starting[name]
             try:
-                _, node_id = ray.get(ref)
+                _, node_id, reading = ray.get(ref)
             except Exception:  # it died before it was ready: resize will try again
                 continue
-            self.slots[name] = _Slot(handle, 0, name, node_id)
+            self.slots[name] = _Slot(handle, 0, name, node_id, reading=reading)
 
     @property
     def size(self) -> int:
         """Live workers that take work (those of a draining node not counted)."""
         return sum(not s.retiring for s in self.slots.values())
+
+    def readings(self) -> list[str]:
+        """The reading stamps of the workers that take work."""
+        return [s.reading for s in self.slots.values() if not s.retiring]
 
     def free_slots(self) -> int:
         """How many more tasks the pool takes now."""
@@ -224,7 +234,7 @@ class WorkerPool:
         if task.first:
             ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last)
         else:
-            ref = slot.handle.start.remote(task.job)
+            ref = slot.handle.start.remote(task.job, task.no_prior)
         slot.load += 1
         self.outstanding[ref] = (slot.name, task)
         return True

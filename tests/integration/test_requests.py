@@ -9,6 +9,7 @@ import json
 import pytest
 
 from pipeline.devstack.samples import encode, render_page
+from pipeline.sinks.opensearch import make_client, refresh
 from tests.fault.invariant import assert_invariant
 from tests.fault.proxy import FaultProxy, Request, Rewrite
 from tests.helpers import run_until_idle, upload
@@ -27,6 +28,12 @@ def sqs_proxy(stack, monkeypatch):
         yield proxy
 
 
+def quick_objects(count: int, prefix: str = "quick") -> dict[str, bytes]:
+    """``count`` one-line scans, each its own text (no two alike: nothing to reuse)."""
+    return {f"{prefix}/{i:03d}.png": encode(render_page([f"至急 請求書 {i:03d}", f"quick test {i}"], width=500,
+                                                        font_size=32), "PNG") for i in range(count)}
+
+
 def receive_sizes(proxy: FaultProxy) -> list[int]:
     """Messages in each ``ReceiveMessage`` answer through ``proxy``, as they come."""
     sizes: list[int] = []
@@ -43,8 +50,7 @@ def receive_sizes(proxy: FaultProxy) -> list[int]:
 
 
 def test_quick_objects_are_received_ten_at_a_time(settings, resources, s3, sqs, sqs_proxy, ray_local):
-    objects = {f"quick/{i:03d}.png": encode(render_page([f"至急 請求書 {i:03d}", f"quick test {i}"], width=500,
-                                                        font_size=32), "PNG") for i in range(QUICK)}
+    objects = quick_objects(QUICK)
     upload(s3, resources.bucket, objects)
     sizes = receive_sizes(sqs_proxy)
 
@@ -63,3 +69,40 @@ def test_quick_objects_are_received_ten_at_a_time(settings, resources, s3, sqs, 
             steady.append(n)
         seen += n
     assert steady and sum(steady) / len(steady) >= 7, f"receives {sizes}: {steady} once the hold is known"
+
+
+def is_search(request: Request) -> bool:
+    return request.path.split("?")[0].endswith("/_search")
+
+
+def test_a_receives_earlier_readings_are_looked_for_in_one_search(settings, resources, s3, sqs, stack, ray_local):
+    objects = quick_objects(30)
+    upload(s3, resources.bucket, objects)
+    with FaultProxy(stack.opensearch_url) as proxy:
+        service = run_until_idle(settings.model_copy(update={"opensearch_url": proxy.url}))
+        batched = proxy.count(lambda r: is_search(r) and '"aggs"' in r.text())
+        each = proxy.count(lambda r: is_search(r) and '"aggs"' not in r.text())
+    assert_invariant(settings, resources, sqs, set(objects), {})
+    # before: a search per object once its worker had its bytes; now one per receive, before the
+    # fetches, and none by the workers (every ETag here is its object's MD5, and none indexed)
+    assert each == 0 and 1 <= batched == service.lookahead.searches <= 30 / 3, (each, batched)
+
+    # a copy of an indexed object is still found (its ETag is in the index); so is one whose
+    # message names an ETag that is not its bytes' MD5 (the look-ahead's mark does not hold for it:
+    # a bucket without notifications, so that message is the copy's only one)
+    refresh(make_client(settings), settings.index)
+    original = objects["quick/000.png"]
+    quiet = resources.bucket + "-quiet"
+    s3.create_bucket(Bucket=quiet)
+    s3.put_object(Bucket=quiet, Key="copy/b.png", Body=original)
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps(
+        {"bucket": quiet, "key": "copy/b.png", "etag": "0" * 32, "size": len(original)}))
+    upload(s3, resources.bucket, {"copy/a.png": original})
+    service = run_until_idle(settings)
+
+    assert_invariant(settings, resources, sqs, {*objects, "copy/a.png", "copy/b.png"}, {})
+    client = make_client(settings)
+    hits = client.search(index=settings.index, body={"size": 100, "_source": ["key", "reused_from"]})["hits"]["hits"]
+    docs = {h["_source"]["key"]: (h["_id"], h["_source"].get("reused_from")) for h in hits}
+    assert docs["copy/a.png"][1] == docs["copy/b.png"][1] == docs["quick/000.png"][0]
+    assert service.metrics.skipped["reused_documents"] == 2

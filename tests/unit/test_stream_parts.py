@@ -1,13 +1,16 @@
-"""Parts of the stream service that hold no server (plain data): the bulk buffer's flush rule and
-the receive credits the loop and the receiver thread share."""
+"""Parts of the stream service that hold no server (plain data): the bulk buffer's flush rule,
+the receive credits the loop and the receiver thread share, and when the look-ahead's mark lets a
+worker skip its search for an earlier reading."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
-from pipeline.models import Document
+from pipeline.models import Document, FetchedObject, Job
 from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.intake import Credits
+from pipeline.stream.lookahead import md5_etag, no_prior_for
 
 
 def _doc(doc_id: str, text: str) -> Document:
@@ -80,3 +83,17 @@ def test_credits_wait_for_room_worth_a_receive() -> None:
     credits.received()
     credits.set(1, least=1)
     assert credits.take(10) == 1, "any room at all when the workers could run short"
+
+
+def test_the_look_aheads_mark_holds_only_for_the_bytes_whose_md5_was_looked_up() -> None:
+    data = b"one-line scan"
+    md5 = hashlib.md5(data).hexdigest()
+    fetched = FetchedObject(data, len(data), md5, "", 0.0, "sha")
+    job = Job("b", "k", etag=md5, size=len(data))
+    assert md5_etag(md5) and not md5_etag(md5[:30] + "-2") and not md5_etag(md5.upper())
+    assert no_prior_for(job, fetched, "stamp", "stamp")
+    assert not no_prior_for(job, fetched, "", "stamp"), "not marked"
+    assert not no_prior_for(job, fetched, "other stamp", "stamp"), "marked for another worker's stamp"
+    assert not no_prior_for(Job("b", "k", etag="0" * 32), fetched, "stamp", "stamp"), "another version looked up"
+    other = FetchedObject(b"other bytes", 11, md5, "", 0.0, "sha")
+    assert not no_prior_for(job, other, "stamp", "stamp"), "an ETag that is not the bytes' MD5 (SSE-KMS)"
