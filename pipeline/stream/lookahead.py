@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections import Counter
 from typing import Any
 
@@ -33,6 +34,7 @@ from pipeline.sources.fetch import small
 log = logging.getLogger("ocr_cluster.stream")
 
 MD5_ETAG = re.compile(r"[0-9a-f]{32}")  # a part count ("-3") or any other form: not an MD5
+REST_S = 30.0  # after a failed look-ahead, none for this long (the coordinator's loop waits on it)
 
 
 def md5_etag(etag: str) -> bool:
@@ -55,19 +57,22 @@ class LookAhead:
     def __init__(self, readings: Any) -> None:
         self.readings = readings  # an OpenSearchReadings
         self.searches = 0
+        self.resting_until = 0.0  # monotonic; while the index fails, each worker looks up its own
 
     def mark(self, tasks: list[Any], readings_of_workers: list[str]) -> None:
         """Set ``no_prior`` on each of ``tasks`` (whole small jobs with an MD5-form ETag) whose ETag
-        no document read under the workers' stamp has; a failed search marks none (logged)."""
+        no document read under the workers' stamp has; a failed search marks none (logged), and
+        none is made for ``REST_S`` (a slow or absent index would hold the loop each receive)."""
         stamps = Counter(r for r in readings_of_workers if r)
         candidates = [t for t in tasks if not t.first and small(t.job) and md5_etag(t.job.etag)]
-        if not stamps or not candidates:
+        if not stamps or not candidates or time.monotonic() < self.resting_until:
             return
         stamp = stamps.most_common(1)[0][0]
         try:
             self.searches += 1
             found = self.readings.etags_read([t.job.etag for t in candidates], stamp)
         except Exception as exc:  # the look-ahead is an aid: each worker searches as before
+            self.resting_until = time.monotonic() + REST_S
             log.warning("prior reading look-ahead failed; each object is looked up", extra={
                 "objects": len(candidates), "error": f"{type(exc).__name__}: {exc}"[:300]})
             return
