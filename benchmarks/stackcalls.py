@@ -24,7 +24,8 @@ are measured in one run.
 The proxy adds a hop (and a new upstream connection a request), so the objects/s printed here
 are not the pipeline's; ``benchmarks.small`` measures those. Counts depend on timing (how many
 messages a receive finds, how many documents a bulk gathers). Printed and written to
-``out/bench/stackcalls.json``; never asserted.
+``out/bench/stackcalls.json``; never asserted. The proxy is the fault tests' (``tests/fault/proxy.py``),
+so this runs from a checkout's root, not from an installed package.
 """
 
 from __future__ import annotations
