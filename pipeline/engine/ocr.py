@@ -170,7 +170,7 @@ class Engine:
         if not self.reads_latin:
             raise ConfigError("this engine has no Latin reader (OCR_LATIN_LANGUAGE is empty)")
         started = time.perf_counter()
-        white = 255 if image.mode == "L" else (255,) * len(image.mode)
+        white = white_of(image)
         boxes = [line.box for line in lines]
         again = []
         for line in lines:
@@ -290,7 +290,7 @@ def read_line_by_line(
     from tesserocr import PSM
 
     started = time.perf_counter()
-    white = 255 if image.mode == "L" else (255,) * len(image.mode)
+    white = white_of(image)
     layout = _layout_lines(api, image, dpi)
     if not vertical and any(sideways for _, sideways, _ in layout):
         return None
@@ -317,6 +317,11 @@ def read_line_by_line(
     text = "\n".join(b.text for b in blocks)
     confidence = weighted_confidence([b.confidence for b in blocks], [b.text for b in blocks])
     return Recognised(text, confidence, time.perf_counter() - started, () if vertical else tuple(blocks))
+
+
+def white_of(image: Image.Image) -> int | tuple[int, ...]:
+    """White in ``image``'s mode (what a crop is padded with)."""
+    return 255 if image.mode == "L" else (255,) * len(image.mode)
 
 
 def _time_left(started: float, timeout_s: float) -> float:
