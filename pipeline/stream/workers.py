@@ -52,7 +52,7 @@ class OcrWorker:
 
         return os.getpid(), ray.get_runtime_context().get_node_id(), self.stage.engine_stamp().reading
 
-    def start(self, job: Job, no_prior: str = "") -> Document | JobSplit | Failure:
+    def start(self, job: Job, no_prior: str = "", turn: int | None = None) -> Document | JobSplit | Failure:
         """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
         hand it back split into page ranges.
 
@@ -60,11 +60,12 @@ class OcrWorker:
         any other is downloaded once this task has it, so one large object is in memory at a time.
         ``no_prior``: the look-ahead found no document of the job's ETag under this stamp
         (``stream.lookahead``): a small object whose bytes that ETag is the MD5 of is not looked up.
+        ``turn``: the task's place among those the pool gave this worker (:class:`EngineTurns`).
         """
         from pipeline.sources.fetch import small
         from pipeline.stream.lookahead import no_prior_for
 
-        with self.turns.turn() as engine:
+        with self.turns.turn(turn) as engine:
             fetched = None
             if small(job):  # its download and the look for an earlier reading need no engine
                 try:
@@ -99,14 +100,15 @@ class OcrWorker:
         except Exception as exc:
             return Failure.of(job, exc)
 
-    def pages(self, job: Job, data_ref: list[Any], first: int, last: int) -> list[PageResult] | Failure:
+    def pages(self, job: Job, data_ref: list[Any], first: int, last: int,
+              turn: int | None = None) -> list[PageResult] | Failure:
         """OCR pages ``first..last`` of a split document (``[ObjectRef]`` of its bytes).
 
         Ranges of one document often come here in a run, so the document is fetched from the
         object store and opened once per run, not once per range.
         """
         try:
-            with self.turns.turn() as engine:
+            with self.turns.turn(turn) as engine:
                 engine()
                 return read_range(self.stage, self._open_split(data_ref[0]), first, last)
         except Exception as exc:
@@ -129,33 +131,37 @@ class OcrWorker:
 
 
 class EngineTurns:
-    """A worker's engine, taken by its tasks one at a time in the order they came to the worker.
+    """A worker's engine, taken by its tasks one at a time in the order the pool gave them out.
 
-    A small object downloads before its task waits for the engine, so a task that came later
+    A small object downloads before its task waits for the engine, so a task given out later
     could take the engine first; the pool blames a hang on the oldest task it gave a worker
     (:meth:`WorkerPool._stop_overdue`), which is right only when tasks take the engine in turn.
-    (With a search per object for an earlier reading, before the engine, the tasks had mostly
-    come to it in order; without one a later one-line scan often got there first.)
+    The pool numbers each worker's tasks as it hands them out (``Task.turn``) and a task waits for
+    its number: the order the actor's threads happen to start them in is not that order (numbered
+    on arrival, a later task still took the engine first now and then, and the pool dead-lettered
+    the good object waiting behind a hung one). A task without a number (a direct call) takes the
+    next one on arrival.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._issued = 0  # turns handed out
+        self._issued = 0  # numbers taken on arrival by tasks that came without one
         self._now = 0  # the turn whose task may hold the engine
         self._over: set[int] = set()  # turns ended (or passed) before theirs came
 
     @contextmanager
-    def turn(self) -> Iterator[Callable[[], None]]:
-        """A turn, taken now; yields the call that waits for it. The turn ends with the block
-        (passed, if its task never waited: it needed no engine)."""
+    def turn(self, number: int | None = None) -> Iterator[Callable[[], None]]:
+        """Turn ``number`` (the next, when None); yields the call that waits for it. The turn
+        ends with the block (passed, if its task never waited: it needed no engine)."""
         with self._cond:
-            mine = self._issued
-            self._issued += 1
+            if number is None:
+                number = self._issued
+            self._issued = max(self._issued, number + 1)
         try:
-            yield lambda: self._wait(mine)
+            yield lambda: self._wait(number)
         finally:
             with self._cond:
-                self._over.add(mine)
+                self._over.add(number)
                 while self._now in self._over:
                     self._over.discard(self._now)
                     self._now += 1
@@ -177,6 +183,7 @@ class Task:
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
     no_prior: str = ""  # the stamp under which no document has the job's ETag (``stream.lookahead``)
+    turn: int = 0  # its place among the tasks its worker was given (``EngineTurns``)
 
 
 @dataclass
@@ -187,6 +194,7 @@ class _Slot:
     node_id: str = ""
     retiring: bool = False  # its node is being drained: no new work; ended once it has none
     reading: str = ""  # its stage's reading stamp
+    given: int = 0  # tasks handed to it so far: the next one's turn at its engine
 
 
 @dataclass
@@ -273,10 +281,11 @@ class WorkerPool:
         if slot.load >= self.per_worker:
             return False
         task.submitted = time.monotonic()
+        task.turn, slot.given = slot.given, slot.given + 1
         if task.first:
-            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last)
+            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last, task.turn)
         else:
-            ref = slot.handle.start.remote(task.job, task.no_prior)
+            ref = slot.handle.start.remote(task.job, task.no_prior, task.turn)
         slot.load += 1
         self.outstanding[ref] = (slot.name, task)
         return True

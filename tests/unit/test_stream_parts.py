@@ -115,7 +115,7 @@ def test_a_failed_look_ahead_marks_nothing_and_rests() -> None:
     assert lookahead.searches == 1, "resting after a failure: the loop does not wait on the index each receive"
 
 
-def test_a_workers_tasks_take_the_engine_in_the_order_they_came() -> None:
+def test_a_workers_tasks_take_the_engine_in_the_order_they_were_given_out() -> None:
     import threading
 
     from pipeline.stream.workers import EngineTurns
@@ -123,20 +123,23 @@ def test_a_workers_tasks_take_the_engine_in_the_order_they_came() -> None:
     turns, order = EngineTurns(), []
 
     def later() -> None:
-        with turns.turn() as engine:  # came second, ready first (its download was quicker)
+        # given out second, but its thread started first and its download was quicker
+        with turns.turn(1) as engine:
             engine()
             order.append("second")
 
-    with turns.turn() as engine:
-        thread = threading.Thread(target=later)
-        thread.start()
-        thread.join(timeout=0.3)
-        assert thread.is_alive() and order == [], "the later task waits for the earlier one's turn"
+    thread = threading.Thread(target=later)
+    thread.start()
+    thread.join(timeout=0.3)
+    assert thread.is_alive() and order == [], "the later task waits for the earlier one's turn"
+    with turns.turn(0) as engine:
         engine()
         order.append("first")
     thread.join(timeout=5)
     assert order == ["first", "second"]
-    with turns.turn():
+    with turns.turn(2):
         pass  # a task that needed no engine (a reused reading, a failed fetch) passes its turn
-    with turns.turn() as engine:
+    with turns.turn(3) as engine:
         engine()  # returns at once
+    with turns.turn() as engine:  # a direct call, without a number: the next one
+        engine()
