@@ -97,7 +97,7 @@ def pinned_service(stack, docs: list, ocr: set[int], rest: set[int]) -> tuple:
     upload(docs, bucket)
     wait_for_queue(settings.queue_url, len(docs))
     service = build_stream(settings, exit_when_idle_s=2.0, num_cpus=len(ocr), keep_records=True)
-    workers = {pid for pid, _ in ray.get([s.handle.ready.remote() for s in service.pool.slots.values()])}
+    workers = {pid for pid, *_ in ray.get([s.handle.ready.remote() for s in service.pool.slots.values()])}
     for pid in [os.getpid(), *descendants(os.getpid())]:
         pin(pid, ocr if pid in workers else rest)
     return service, settings

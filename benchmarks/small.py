@@ -1,7 +1,7 @@
 """Small objects: what each object costs beside the engine, for the backfill and the stream.
 
     python -m benchmarks.small [--objects 1000] [--sizes line,quarter] [--isolated] [--ocr-cores 1]
-                               [--runs backfill,stream] [--no-shared]
+                               [--runs backfill,stream] [--no-shared] [--variants before,now]
 
 For each size (``benchmarks.smalldocs``: a 600x120 one-line scan up to a quarter A4 page at
 300 DPI; ``--objects`` one-line objects, fewer of the larger ones, as ``SIZES`` says), in one run
@@ -15,7 +15,9 @@ on one local stack:
 
 shared (every process on every core), and with ``--isolated`` also isolated as
 ``benchmarks.isolated`` does it (the stack, this driver and Ray's daemons on the cores after the
-first ``--ocr-cores``; ``--no-shared``: the isolated runs alone). Each pipeline run has a CPU
+first ``--ocr-cores``; ``--no-shared``: the isolated runs alone). With ``--variants`` the stream is
+run once per variant of ``benchmarks.stackcalls.VARIANTS`` (the stream as it was before the
+request cuts, as it is now), one after the other beside the same bare engine. Each pipeline run has a CPU
 account by process group (``benchmarks.cpuaccount``), in ms per object, and the CER of what was
 indexed. Results are printed and written to ``out/bench/small.json``; quoted, never asserted.
 """
@@ -113,9 +115,11 @@ def stream_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None) 
 
 
 def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], rest: set[int],
-                 runs: tuple[str, ...] = RUNS) -> dict[str, Any]:
-    """The engine and each of ``runs`` (backfill, stream) on one size of objects, in one mode."""
+                 runs: tuple[str, ...] = RUNS, variants: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The engine and each of ``runs`` (backfill, stream: once per ``variants``, if any) on one size
+    of objects, in one mode."""
     from benchmarks.isolated import on_cores
+    from benchmarks.stackcalls import variant
     from pipeline.settings import Settings
 
     isolated = (ocr, rest) if mode == "isolated" else None
@@ -131,16 +135,20 @@ def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], re
     for run_name, measure in (("backfill", backfill_row), ("stream", stream_row)):
         if run_name not in runs:
             continue
-        row[run_name] = measure(stack, docs, cores, isolated)
-        row[run_name]["vs_engine"] = (round(row[run_name]["objects_s"] / engine["objects_s"], 3)
-                                      if engine["objects_s"] else None)
-        say(f"{mode} {name}: {run_name} {row[run_name]['objects_s']} objects/s")
+        for label in variants if run_name == "stream" and variants else ("",):
+            key = f"{run_name} {label}".strip()
+            key += f" #{sum(k.split(' #')[0] == key for k in row) + 1}" if key in row else ""
+            with variant(label or "now"):
+                row[key] = measure(stack, docs, cores, isolated)
+            rate = engine["objects_s"]
+            row[key]["vs_engine"] = round(row[key]["objects_s"] / rate, 3) if rate else None
+            say(f"{mode} {name}: {key} {row[key]['objects_s']} objects/s")
     row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     return row
 
 
 def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int,
-        runs: tuple[str, ...] = RUNS, shared: bool = True) -> list[dict[str, Any]]:
+        runs: tuple[str, ...] = RUNS, shared: bool = True, variants: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every size shared (unless not ``shared``), then (``isolated``) every size isolated, on one
     local stack."""
     from benchmarks.isolated import descendants, pin
@@ -154,12 +162,12 @@ def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int,
     rows = []
     try:
         if shared:
-            rows += [measure_size(stack, name, docs[name], "shared", ocr, rest, runs) for name in sizes]
+            rows += [measure_size(stack, name, docs[name], "shared", ocr, rest, runs, variants) for name in sizes]
         if isolated:
             os.sched_setaffinity(0, rest)
             for pid in descendants(os.getpid()):
                 pin(pid, rest)
-            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest, runs) for name in sizes]
+            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest, runs, variants) for name in sizes]
     finally:
         stack.stop()
     return rows
@@ -179,17 +187,25 @@ def table(rows: list[dict[str, Any]]) -> str:
                      f"{_num(b.get('objects_s'), 2):>10} {_num(b.get('vs_engine')):>6} "
                      f"{_num(s.get('objects_s'), 2):>9} {_num(s.get('vs_engine')):>6}  "
                      f"{_pct(e['cer'])} / {_pct(b.get('cer'))} / {_pct(s.get('cer'))}")
+    variants = [(r, key) for r in rows for key in run_keys(r) if key not in RUNS]
+    if variants:
+        lines += ["", "variants (benchmarks.stackcalls.VARIANTS): objects/s, ratio to the engine, CER"]
+        lines += [f"{r['size']:<8} {r['mode']:<9} {key:<24} {r[key]['objects_s']:>9.2f} {_num(r[key]['vs_engine']):>6}"
+                  f"  {_pct(r[key]['cer'])}" for r, key in variants]
     names = [g.replace(" ", "_") for g in GROUPS]
     lines += ["", "CPU ms per object: " + "  ".join(names) + "  total  (engine alone)"]
     for r in rows:
-        for run_name in RUNS:
-            if run_name not in r:
-                continue
+        for run_name in run_keys(r):
             ms = r[run_name]["cpu_ms_per_object"]
             lines.append(f"{r['size']:<8} {r['mode']:<9} {run_name:<8} "
                          + " ".join(f"{ms[g]:>7.1f}" for g in GROUPS)
                          + f"  {ms['total']:>7.1f}  ({r['engine']['engine_ms']:.1f})")
     return "\n".join(lines)
+
+
+def run_keys(row: dict[str, Any]) -> list[str]:
+    """The pipeline runs of a row: ``backfill``, ``stream``, or ``stream <variant>``, in run order."""
+    return [key for key in row if key.split(" ")[0] in RUNS]
 
 
 def _num(v: float | None, places: int = 3) -> str:
@@ -216,8 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ocr-cores", type=int, default=1, help="isolated: cores for OCR; the rest for all else")
     parser.add_argument("--no-shared", action="store_true", help="with --isolated: the isolated runs only")
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated, of backfill, stream")
+    parser.add_argument("--variants", default="", help="comma-separated, of benchmarks.stackcalls.VARIANTS: "
+                        "the stream once per variant (default: as it is)")
     parser.add_argument("--out", type=Path, default=OUT, help="the JSON written")
     args = parser.parse_args(argv)
+    from benchmarks.stackcalls import VARIANTS
+
+    variants = tuple(v for v in args.variants.split(",") if v)
+    if unknown := [v for v in variants if v not in VARIANTS]:
+        parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     sizes = [s for s in args.sizes.split(",") if s]
     if unknown := [s for s in sizes if s not in SIZES]:
         parser.error(f"unknown sizes {unknown}; known: {', '.join(SIZES)}")
@@ -233,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging("WARNING")
     started, machine = time.perf_counter(), machine_info()
-    rows = run(sizes, args.objects, args.isolated, args.ocr_cores, runs, shared=not args.no_shared)
+    rows = run(sizes, args.objects, args.isolated, args.ocr_cores, runs, shared=not args.no_shared, variants=variants)
     summary = {"command": "python -m benchmarks.small " + " ".join(argv if argv is not None else sys.argv[1:]),
                "machine": machine | {"loadavg_end": [round(x, 2) for x in os.getloadavg()]},
                "elapsed_s": round(time.perf_counter() - started, 1), "rows": rows}

@@ -280,7 +280,9 @@ def split_existing(client: Any, index: str, jobs: list[Job]) -> tuple[list[Job],
 # (:class:`pipeline.engine.stage.PriorReadings`) for a document whose bytes had the same SHA-256 and
 # were read under the same reading stamp; the answer is that document's pages and text, to reuse.
 # One ``search`` of two keyword terms per object, with a short time-out: the lookup is an aid, and
-# the stage reads the object when it fails.
+# the stage reads the object when it fails. The stream first asks, for a batch of messages at once,
+# which of their ETags an indexed document has (``etags_read``): an object whose ETag is its bytes'
+# MD5 and which none has is not looked up again (``pipeline.stream.lookahead``).
 
 LOOKUP_TIMEOUT_S = 5.0
 SOURCE_FIELDS = ["content_type", "pages", "timings", "reused_from"]
@@ -295,9 +297,10 @@ class OpenSearchReadings:
         self.timeout_s = timeout_s
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenSearchReadings:
-        """A lookup on the settings' index (its own client)."""
-        return cls(make_client(settings), settings.index, min(LOOKUP_TIMEOUT_S, settings.opensearch_timeout_s))
+    def from_settings(cls, settings: Settings, client: Any = None) -> OpenSearchReadings:
+        """A lookup on the settings' index (its own client unless one is given)."""
+        return cls(client or make_client(settings), settings.index,
+                   min(LOOKUP_TIMEOUT_S, settings.opensearch_timeout_s))
 
     def find(self, sha256: str, reading: str, exclude_doc_id: str) -> PriorReading | None:
         """The first indexed document other than ``exclude_doc_id`` with this digest and stamp."""
@@ -312,6 +315,22 @@ class OpenSearchReadings:
             return None
         hits = response.get("hits", {}).get("hits", [])
         return prior_reading(hits[0]["_id"], hits[0]["_source"]) if hits else None
+
+    def etags_read(self, etags: list[str], reading: str) -> set[str]:
+        """Which of ``etags`` an indexed document read under the stamp ``reading`` has: one search
+        (a terms aggregation, no documents) for a batch of objects, before they are fetched."""
+        from opensearchpy.exceptions import NotFoundError
+
+        wanted = sorted(set(etags))
+        if not wanted:
+            return set()
+        query = {"bool": {"filter": [{"terms": {"etag": wanted}}, {"term": {"reading": reading}}]}}
+        body = {"size": 0, "query": query, "aggs": {"etags": {"terms": {"field": "etag", "size": len(wanted)}}}}
+        try:
+            response = self.client.search(index=self.index, body=body, request_timeout=self.timeout_s)
+        except NotFoundError:  # no index yet: nothing was ever read
+            return set()
+        return {b["key"] for b in response.get("aggregations", {}).get("etags", {}).get("buckets", [])}
 
 
 def prior_reading(doc_id: str, source: dict[str, Any]) -> PriorReading:

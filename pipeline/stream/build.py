@@ -6,7 +6,7 @@ from pipeline.awsclients import aws_client
 from pipeline.fleet.raycluster import cluster_cpus, connect
 from pipeline.logjson import add_secret
 from pipeline.settings import Settings
-from pipeline.sinks.opensearch import BulkWriter, ensure_index, make_client
+from pipeline.sinks.opensearch import BulkWriter, OpenSearchReadings, ensure_index, make_client
 from pipeline.sources.sqs import SqsQueue
 from pipeline.stream.service import StreamService
 from pipeline.stream.workers import WorkerPool
@@ -43,6 +43,8 @@ def build_stream(
         lifecycle=_lifecycle(settings),
         publisher=_publisher(settings),
         keep_records=keep_records,
+        # the coordinator's look-ahead for earlier readings (stream.lookahead), when they are reused
+        readings=OpenSearchReadings.from_settings(settings, client) if settings.reuse_duplicates else None,
     )
 
 

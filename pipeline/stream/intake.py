@@ -2,9 +2,12 @@
 workers have room for, and hands them to the coordinator loop through an inbox.
 
 The loop sets the room each tick (:meth:`Intake.set_room`: what the workers can hold less what
-still needs OCR and what waits in the inbox); the receiver takes it in credits before each
-receive (at most ten, SQS's batch), so neither thread overwrites the other's count and a receive
-in progress is never counted twice. Messages that arrive once the drain has begun are given
+still needs OCR and what waits in the inbox, and how much room is worth a receive); the receiver
+takes it in credits before each receive (at most ten, SQS's batch), so neither thread overwrites
+the other's count and a receive in progress is never counted twice. While the workers have work
+in hand the receiver waits for room for a whole batch: a receive per message or two (what taking
+every free credit at once made of quick objects) is a request, and on the local stack ~20 ms of
+moto's CPU, each. Messages that arrive once the drain has begun are given
 back at once (visibility 0), never held.
 """
 
@@ -28,16 +31,21 @@ class Credits:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._free = 0
+        self._least = 1  # the fewest credits worth a receive now
         self._asked = 0  # taken for a receive whose messages are not in the inbox yet
 
-    def set(self, free: int) -> None:
-        """The loop's count of the messages the workers have room for (the inbox counted)."""
+    def set(self, free: int, least: int = 1) -> None:
+        """The loop's count of the messages the workers have room for (the inbox counted), and the
+        fewest worth a receive now (1: any room at all)."""
         with self._lock:
             self._free = max(0, free - self._asked)
+            self._least = max(1, least)
 
     def take(self, most: int) -> int:
-        """Up to ``most`` credits for one receive (0: none free)."""
+        """Up to ``most`` credits for one receive; 0 while fewer than ``min(most, least)`` are free."""
         with self._lock:
+            if self._free < min(most, self._least):
+                return 0
             taken = min(most, self._free)
             self._free -= taken
             self._asked += taken
@@ -69,9 +77,10 @@ class Intake:
         """Wait for the receiver to end (it ends within one long poll of the stop)."""
         self._thread.join(timeout=self.poll_wait_s + 5)
 
-    def set_room(self, free: int) -> None:
-        """The loop's count of messages the workers have room for now (the inbox counted)."""
-        self.credits.set(free)
+    def set_room(self, free: int, least: int = 1) -> None:
+        """The loop's count of messages the workers have room for now (the inbox counted), and the
+        fewest worth a receive (:class:`Credits`)."""
+        self.credits.set(free, least)
 
     def waiting(self) -> int:
         """Messages received and not yet taken by the loop."""

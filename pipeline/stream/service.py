@@ -27,6 +27,7 @@ from pipeline.stream import ledger
 from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.intake import Intake
 from pipeline.stream.ledger import InFlight, Settler, SplitJob
+from pipeline.stream.lookahead import LookAhead
 from pipeline.stream.metrics import StreamMetrics
 from pipeline.stream.workers import JobSplit, Task, WorkerPool
 
@@ -37,6 +38,8 @@ MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its
 TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
+RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
+LOOK_AHEAD = True  # with a lookup of earlier readings: one search for a receive's objects (stream.lookahead)
 
 
 class StreamService:
@@ -52,6 +55,7 @@ class StreamService:
         lifecycle: Any = None,
         publisher: Any = None,
         keep_records: bool = False,
+        readings: Any = None,
     ) -> None:
         self.s = settings
         self.queue = queue_
@@ -79,6 +83,8 @@ class StreamService:
         self.publish_failures = 0
         self.task_s = 0.0  # moving average of a task's seconds, submitted -> result
         self.settler = Settler(queue_, self._count)
+        # earlier readings looked for a receive's objects at once (``readings``: OpenSearchReadings)
+        self.lookahead = LookAhead(readings) if readings is not None else None
 
     # --- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -131,7 +137,7 @@ class StreamService:
         self._flush_if_due()
         self._settle_resolved()
         self._maintain_pool()
-        self.intake.set_room(self._free_capacity())
+        self.intake.set_room(self._free_capacity(), self._receive_at_least())
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
         if self.publisher is not None:
@@ -157,14 +163,31 @@ class StreamService:
         open_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
         return max(0, limit - open_ocr - self.intake.waiting())
 
+    def _receive_at_least(self) -> int:
+        """The fewest messages worth a receive: ``RECEIVE_TOGETHER`` while, that many short of the
+        hold, the workers would still have every task slot busy and one more job each waiting;
+        else one (the workers could run short: any room is received at once).
+
+        Quick objects (a hold of ten a worker) are received ten at a time instead of the one to
+        four that finished since the last receive; a hold too small to wait for a batch behind
+        the work in hand (slow objects: ``prefetch_per_worker``) receives as before."""
+        limit = self.pool.size * self.hold_per_worker()
+        in_hand = self.pool.size * (self.pool.per_worker + 1)
+        return max(1, min(RECEIVE_TOGETHER, limit - in_hand))
+
     def hold_per_worker(self) -> int:
         """Messages held per worker: ``prefetch_per_worker``, or more while objects take a fraction of
         a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
-        meant a receive and a delete for every two, each a round trip the coordinator waits on."""
+        meant a receive and a delete for every two, each a round trip the coordinator waits on.
+
+        A worker runs ``per_worker`` tasks at once (one reading while another downloads), so a task's
+        seconds (``task_s``: handed out -> result) are about ``per_worker`` tasks' work of the worker:
+        it gets through ``per_worker / task_s`` tasks a second (counting ``1 / task_s``, as this did
+        first, held half of ``HOLD_S``: six one-line scans a worker, received six at a time)."""
         base = self.s.prefetch_per_worker
         if self.task_s <= 0:
             return base
-        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / self.task_s)))
+        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S * self.pool.per_worker / self.task_s)))
 
     def _poll_wait(self) -> int:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
@@ -193,26 +216,32 @@ class StreamService:
             log.info("OCR worker retired: its node is being drained", extra={"worker": name})
 
     def _admit(self) -> None:
+        tasks: list[Task] = []
         for message in self.intake.take():
             if self.stopping.is_set():
                 self.intake.release_quietly(message)
             else:
-                self._accept(message)
+                tasks += self._accept(message)
+        if tasks and self.lookahead is not None and LOOK_AHEAD:
+            self.lookahead.mark(tasks, self.pool.readings())
 
-    def _accept(self, message: Message) -> None:
+    def _accept(self, message: Message) -> list[Task]:
+        """Take a received message in flight; returns its tasks (queued for the workers)."""
         try:
             jobs = parse_body(message.body)
         except BadMessage as exc:
             self.queue.dead_letter(message, exc.error_class, exc.reason)
             self._count(ledger.DEAD_LETTERED, exc.error_class)
-            return
+            return []
         if not jobs:  # s3:TestEvent or no object-created record
             self.queue.delete(message)
             self._count("ignored")
-            return
+            return []
         entry = InFlight(message, jobs, time.time())
         self.inflight[message.message_id] = entry
-        self.pending.extend(Task((message.message_id, i), job) for i, job in enumerate(jobs))
+        tasks = [Task((message.message_id, i), job) for i, job in enumerate(jobs)]
+        self.pending.extend(tasks)
+        return tasks
 
     def _dispatch(self) -> None:
         for tasks in (self.range_pending, self.pending):

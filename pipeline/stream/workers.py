@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,34 +43,40 @@ class OcrWorker:
         self._split: OpenedDocument | None = None  # the split document whose ranges come here now
         self._split_key = ""
         # the actor runs its tasks on a few threads so one task's download overlaps another's OCR;
-        # the engine (and the split document) is one task's at a time
-        self._engine_lock = threading.Lock()
+        # the engine (and the split document) is one task's at a time, in the order they came
+        self.turns = EngineTurns()
 
-    def ready(self) -> tuple[int, str]:
-        """(pid, Ray node id) of the worker, once its engine is loaded."""
+    def ready(self) -> tuple[int, str, str]:
+        """(pid, Ray node id, reading stamp) of the worker, once its engine is loaded."""
         import ray
 
-        return os.getpid(), ray.get_runtime_context().get_node_id()
+        return os.getpid(), ray.get_runtime_context().get_node_id(), self.stage.engine_stamp().reading
 
-    def start(self, job: Job) -> Document | JobSplit | Failure:
+    def start(self, job: Job, no_prior: str = "", turn: int | None = None) -> Document | JobSplit | Failure:
         """Fetch the job; reuse an earlier reading of its bytes, or open it and OCR it whole, or
         hand it back split into page ranges.
 
         A small object (``sources.fetch.small``) is downloaded while another task holds the engine;
         any other is downloaded once this task has it, so one large object is in memory at a time.
+        ``no_prior``: the look-ahead found no document of the job's ETag under this stamp
+        (``stream.lookahead``): a small object whose bytes that ETag is the MD5 of is not looked up.
+        ``turn``: the task's place among those the pool gave this worker (:class:`EngineTurns`).
         """
         from pipeline.sources.fetch import small
+        from pipeline.stream.lookahead import no_prior_for
 
-        fetched = None
-        if small(job):  # its download and the look for an earlier reading need no engine
-            try:
-                fetched = self.fetcher.fetch(job)
-                reused = self.stage.reuse(job, fetched)
-            except Exception as exc:
-                return Failure.of(job, exc)
-            if reused is not None:
-                return reused
-        with self._engine_lock:
+        with self.turns.turn(turn) as engine:
+            fetched = None
+            if small(job):  # its download and the look for an earlier reading need no engine
+                try:
+                    fetched = self.fetcher.fetch(job)
+                    none = no_prior_for(job, fetched, no_prior, self.stage.engine_stamp().reading)
+                    reused = None if none else self.stage.reuse(job, fetched)
+                except Exception as exc:
+                    return Failure.of(job, exc)
+                if reused is not None:
+                    return reused
+            engine()
             self._close_split()
             return self._start_fetched(job, fetched)
 
@@ -92,14 +100,16 @@ class OcrWorker:
         except Exception as exc:
             return Failure.of(job, exc)
 
-    def pages(self, job: Job, data_ref: list[Any], first: int, last: int) -> list[PageResult] | Failure:
+    def pages(self, job: Job, data_ref: list[Any], first: int, last: int,
+              turn: int | None = None) -> list[PageResult] | Failure:
         """OCR pages ``first..last`` of a split document (``[ObjectRef]`` of its bytes).
 
         Ranges of one document often come here in a run, so the document is fetched from the
         object store and opened once per run, not once per range.
         """
         try:
-            with self._engine_lock:
+            with self.turns.turn(turn) as engine:
+                engine()
                 return read_range(self.stage, self._open_split(data_ref[0]), first, last)
         except Exception as exc:
             return Failure.of(job, exc)
@@ -120,6 +130,48 @@ class OcrWorker:
         self._split, self._split_key = None, ""
 
 
+class EngineTurns:
+    """A worker's engine, taken by its tasks one at a time in the order the pool gave them out.
+
+    A small object downloads before its task waits for the engine, so a task given out later
+    could take the engine first; the pool blames a hang on the oldest task it gave a worker
+    (:meth:`WorkerPool._stop_overdue`), which is right only when tasks take the engine in turn.
+    The pool numbers each worker's tasks as it hands them out (``Task.turn``) and a task waits for
+    its number: the order the actor's threads happen to start them in is not that order (numbered
+    on arrival, a later task still took the engine first now and then, and the pool dead-lettered
+    the good object waiting behind a hung one). A task without a number (a direct call) takes the
+    next one on arrival.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._issued = 0  # numbers taken on arrival by tasks that came without one
+        self._now = 0  # the turn whose task may hold the engine
+        self._over: set[int] = set()  # turns ended (or passed) before theirs came
+
+    @contextmanager
+    def turn(self, number: int | None = None) -> Iterator[Callable[[], None]]:
+        """Turn ``number`` (the next, when None); yields the call that waits for it. The turn
+        ends with the block (passed, if its task never waited: it needed no engine)."""
+        with self._cond:
+            if number is None:
+                number = self._issued
+            self._issued = max(self._issued, number + 1)
+        try:
+            yield lambda: self._wait(number)
+        finally:
+            with self._cond:
+                self._over.add(number)
+                while self._now in self._over:
+                    self._over.discard(self._now)
+                    self._now += 1
+                self._cond.notify_all()
+
+    def _wait(self, turn: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._now == turn)
+
+
 @dataclass
 class Task:
     """A unit of work for a worker: a whole job, or a page range (``first..last``) of a split one."""
@@ -130,6 +182,8 @@ class Task:
     last: int = 0
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
+    no_prior: str = ""  # the stamp under which no document has the job's ETag (``stream.lookahead``)
+    turn: int = 0  # its place among the tasks its worker was given (``EngineTurns``)
 
 
 @dataclass
@@ -139,6 +193,8 @@ class _Slot:
     name: str = ""
     node_id: str = ""
     retiring: bool = False  # its node is being drained: no new work; ended once it has none
+    reading: str = ""  # its stage's reading stamp
+    given: int = 0  # tasks handed to it so far: the next one's turn at its engine
 
 
 @dataclass
@@ -181,15 +237,19 @@ class WorkerPool:
                 continue
             del self.starting[name]
             try:
-                _, node_id = ray.get(ref)
+                _, node_id, reading = ray.get(ref)
             except Exception:  # it died before it was ready: resize will try again
                 continue
-            self.slots[name] = _Slot(handle, 0, name, node_id)
+            self.slots[name] = _Slot(handle, 0, name, node_id, reading=reading)
 
     @property
     def size(self) -> int:
         """Live workers that take work (those of a draining node not counted)."""
         return sum(not s.retiring for s in self.slots.values())
+
+    def readings(self) -> list[str]:
+        """The reading stamps of the workers that take work."""
+        return [s.reading for s in self.slots.values() if not s.retiring]
 
     def free_slots(self) -> int:
         """How many more tasks the pool takes now."""
@@ -221,10 +281,11 @@ class WorkerPool:
         if slot.load >= self.per_worker:
             return False
         task.submitted = time.monotonic()
+        task.turn, slot.given = slot.given, slot.given + 1
         if task.first:
-            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last)
+            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last, task.turn)
         else:
-            ref = slot.handle.start.remote(task.job)
+            ref = slot.handle.start.remote(task.job, task.no_prior, task.turn)
         slot.load += 1
         self.outstanding[ref] = (slot.name, task)
         return True

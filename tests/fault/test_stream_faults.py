@@ -95,7 +95,7 @@ def test_a_worker_killed_mid_page_loses_nothing(settings, resources, s3, sqs, ra
                            exit_when_idle_s=8)
     import ray
 
-    pids = [pid for pid, _ in ray.get([slot.handle.ready.remote() for slot in service.pool.slots.values()])]
+    pids = [pid for pid, *_ in ray.get([slot.handle.ready.remote() for slot in service.pool.slots.values()])]
     killer = threading.Timer(2.0, os.kill, (pids[0], signal.SIGKILL))
     killer.start()
     assert service.run() == 0

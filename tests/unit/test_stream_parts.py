@@ -1,13 +1,16 @@
-"""Parts of the stream service that hold no server (plain data): the bulk buffer's flush rule and
-the receive credits the loop and the receiver thread share."""
+"""Parts of the stream service that hold no server (plain data): the bulk buffer's flush rule,
+the receive credits the loop and the receiver thread share, when the look-ahead's mark lets a
+worker skip its search for an earlier reading, and a worker's turns at its engine."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
-from pipeline.models import Document
+from pipeline.models import Document, FetchedObject, Job
 from pipeline.stream.bulk import BulkBuffer
 from pipeline.stream.intake import Credits
+from pipeline.stream.lookahead import md5_etag, no_prior_for
 
 
 def _doc(doc_id: str, text: str) -> Document:
@@ -66,3 +69,77 @@ def test_credits_are_never_counted_twice_while_a_receive_is_out() -> None:
     credits.received()
     credits.set(3)
     assert credits.take(10) == 3 and credits.take(10) == 0
+
+
+def test_credits_wait_for_room_worth_a_receive() -> None:
+    credits = Credits()
+    credits.set(7, least=10)
+    assert credits.take(10) == 0, "seven free of the ten worth a receive: wait"
+    credits.set(12, least=10)
+    assert credits.take(10) == 10
+    credits.received()
+    credits.set(4, least=10)
+    assert credits.take(3) == 3, "a receive asking for fewer than the batch takes what it asks"
+    credits.received()
+    credits.set(1, least=1)
+    assert credits.take(10) == 1, "any room at all when the workers could run short"
+
+
+def test_the_look_aheads_mark_holds_only_for_the_bytes_whose_md5_was_looked_up() -> None:
+    data = b"one-line scan"
+    md5 = hashlib.md5(data).hexdigest()
+    fetched = FetchedObject(data, len(data), md5, "", 0.0, "sha")
+    job = Job("b", "k", etag=md5, size=len(data))
+    assert md5_etag(md5) and not md5_etag(md5[:30] + "-2") and not md5_etag(md5.upper())
+    assert no_prior_for(job, fetched, "stamp", "stamp")
+    assert not no_prior_for(job, fetched, "", "stamp"), "not marked"
+    assert not no_prior_for(job, fetched, "other stamp", "stamp"), "marked for another worker's stamp"
+    assert not no_prior_for(Job("b", "k", etag="0" * 32), fetched, "stamp", "stamp"), "another version looked up"
+    other = FetchedObject(b"other bytes", 11, md5, "", 0.0, "sha")
+    assert not no_prior_for(job, other, "stamp", "stamp"), "an ETag that is not the bytes' MD5 (SSE-KMS)"
+
+
+def test_a_failed_look_ahead_marks_nothing_and_rests() -> None:
+    from pipeline.devstack.stack import free_port
+    from pipeline.settings import Settings
+    from pipeline.sinks.opensearch import OpenSearchReadings
+    from pipeline.stream.lookahead import LookAhead
+    from pipeline.stream.workers import Task
+
+    nobody = Settings(opensearch_url=f"http://127.0.0.1:{free_port()}", opensearch_timeout_s=1)  # refused
+    lookahead = LookAhead(OpenSearchReadings.from_settings(nobody))
+    tasks = [Task(("m", 0), Job("b", "k", etag="a" * 32, size=10))]
+    lookahead.mark(tasks, ["stamp"])
+    assert tasks[0].no_prior == "" and lookahead.searches == 1, "no index: each worker looks up its own"
+    lookahead.mark(tasks, ["stamp"])
+    assert lookahead.searches == 1, "resting after a failure: the loop does not wait on the index each receive"
+
+
+def test_a_workers_tasks_take_the_engine_in_the_order_they_were_given_out() -> None:
+    import threading
+
+    from pipeline.stream.workers import EngineTurns
+
+    turns, order = EngineTurns(), []
+
+    def later() -> None:
+        # given out second, but its thread started first and its download was quicker
+        with turns.turn(1) as engine:
+            engine()
+            order.append("second")
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    thread.join(timeout=0.3)
+    assert thread.is_alive() and order == [], "the later task waits for the earlier one's turn"
+    with turns.turn(0) as engine:
+        engine()
+        order.append("first")
+    thread.join(timeout=5)
+    assert order == ["first", "second"]
+    with turns.turn(2):
+        pass  # a task that needed no engine (a reused reading, a failed fetch) passes its turn
+    with turns.turn(3) as engine:
+        engine()  # returns at once
+    with turns.turn() as engine:  # a direct call, without a number: the next one
+        engine()
