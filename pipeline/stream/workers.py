@@ -136,7 +136,7 @@ class EngineTurns:
     A small object downloads before its task waits for the engine, so a task given out later
     could take the engine first; the pool blames a hang on the oldest task it gave a worker
     (:meth:`WorkerPool._stop_overdue`), which is right only when tasks take the engine in turn.
-    The pool numbers each worker's tasks as it hands them out (``Task.turn``) and a task waits for
+    The pool numbers each worker's tasks as it hands them out (``_Slot.given``) and a task waits for
     its number: the order the actor's threads happen to start them in is not that order (numbered
     on arrival, a later task still took the engine first now and then, and the pool dead-lettered
     the good object waiting behind a hung one). A task without a number (a direct call) takes the
@@ -183,7 +183,6 @@ class Task:
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
     no_prior: str = ""  # the stamp under which no document has the job's ETag (``stream.lookahead``)
-    turn: int = 0  # its place among the tasks its worker was given (``EngineTurns``)
 
 
 @dataclass
@@ -281,11 +280,11 @@ class WorkerPool:
         if slot.load >= self.per_worker:
             return False
         task.submitted = time.monotonic()
-        task.turn, slot.given = slot.given, slot.given + 1
+        turn, slot.given = slot.given, slot.given + 1
         if task.first:
-            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last, task.turn)
+            ref = slot.handle.pages.remote(task.job, task.data_ref, task.first, task.last, turn)
         else:
-            ref = slot.handle.start.remote(task.job, task.no_prior, task.turn)
+            ref = slot.handle.start.remote(task.job, task.no_prior, turn)
         slot.load += 1
         self.outstanding[ref] = (slot.name, task)
         return True
