@@ -39,7 +39,6 @@ TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the new
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
 RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
-LOOK_AHEAD = True  # with a lookup of earlier readings: one search for a receive's objects (stream.lookahead)
 
 
 class StreamService:
@@ -222,7 +221,7 @@ class StreamService:
                 self.intake.release_quietly(message)
             else:
                 tasks += self._accept(message)
-        if tasks and self.lookahead is not None and LOOK_AHEAD:
+        if tasks and self.lookahead is not None:
             self.lookahead.mark(tasks, self.pool.readings())
 
     def _accept(self, message: Message) -> list[Task]:
