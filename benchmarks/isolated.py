@@ -78,7 +78,7 @@ def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     """Pages/s of the stream service, its OCR workers on the OCR cores and all else on the rest."""
     import ray
 
-    service, _ = pinned_service(stack, docs, ocr, rest)
+    service, _, _ = pinned_service(stack, docs, ocr, rest)
     try:
         service.run()
     finally:
@@ -88,22 +88,22 @@ def pinned_stream(stack, docs: list, ocr: set[int], rest: set[int]) -> float:
     return sum(int(r["pages"]) for r in records) / wall
 
 
-def pinned_service(stack, docs: list, ocr: set[int], rest: set[int]) -> tuple:
-    """(stream service ready to run, its settings) on a queue filled with ``docs``: its OCR
-    workers pinned to the OCR cores, this process and every other under it to the rest."""
+def pinned_service(stack, docs: list, ocr: set[int], rest: set[int], feed_depth: int = 0) -> tuple:
+    """(stream service ready to run, its settings, the event bodies left to feed) on a queue
+    filled with ``docs`` (with ``feed_depth``: their events kept to feed, ``streamrun.run_fed``):
+    its OCR workers pinned to the OCR cores, this process and every other under it to the rest."""
     import ray
 
-    from benchmarks.streamrun import bench_settings, upload, wait_for_queue
+    from benchmarks.streamrun import bench_settings, fill_queue
     from pipeline.stream.build import build_stream
 
     settings, bucket = bench_settings(stack, "iso")
-    upload(docs, bucket)
-    wait_for_queue(settings.queue_url, len(docs))
+    bodies = fill_queue(docs, bucket, settings.queue_url, feed_depth)
     service = build_stream(settings, exit_when_idle_s=2.0, num_cpus=len(ocr), keep_records=True)
     workers = {pid for pid, *_ in ray.get([s.handle.ready.remote() for s in service.pool.slots.values()])}
     for pid in [os.getpid(), *descendants(os.getpid())]:
         pin(pid, ocr if pid in workers else rest)
-    return service, settings
+    return service, settings, bodies
 
 
 def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> tuple[float, float]:

@@ -1,10 +1,13 @@
 """What a stream worker spends on one small object beside the engine, step by step (issue #17).
 
-    python -m benchmarks.objectcost [--objects 150] [--size line] [--profile out/bench/objectcost.txt]
+    python -m benchmarks.objectcost [--objects 150] [--size line] [--pages 0]
+                                    [--profile out/bench/objectcost.txt]
 
 One process, no Ray: the local stack is started, ``--objects`` objects (``benchmarks.smalldocs``)
-are put in a fresh bucket, and an :class:`~pipeline.stream.workers.OcrWorker` made in this process
-(its warm stage, its fetcher) is handed each job as the stream's actor is. The CPU of this process
+are put in a fresh bucket (with ``--pages N``, N pages of the harness's corpus,
+``benchmarks.corpus``, instead: what a full page costs beside the engine), and an
+:class:`~pipeline.stream.workers.OcrWorker` made in this process (its warm stage, its fetcher)
+is handed each job as the stream's actor is. The CPU of this process
 (``time.process_time``; moto and osmem-server are processes of their own) is charged to:
 
 - **fetch**: ``Fetcher.fetch`` (the boto3 client's share of a ``get_object``), with the client as
@@ -140,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.objectcost", description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=150)
     parser.add_argument("--size", default="line", help="a size of benchmarks.smalldocs")
+    parser.add_argument("--pages", type=int, default=0, help="this many harness pages instead of small objects")
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of OcrWorker.start here")
     args = parser.parse_args(argv)
 
+    from benchmarks.corpus import generate
     from benchmarks.smalldocs import small_docs
     from pipeline.devstack.stack import start_stack
     from pipeline.logjson import setup_logging
@@ -151,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("WARNING")
     stack = start_stack()
     try:
-        settings, jobs = uploaded_jobs(stack, small_docs(args.objects, args.size))
+        docs = generate(args.pages) if args.pages else small_docs(args.objects, args.size)
+        settings, jobs = uploaded_jobs(stack, docs)
         fetch = fetch_costs(settings, jobs)
         worker = OcrWorker(settings)
         worker.start(jobs[0])  # warm: the engine's first page, the clients' first calls
@@ -160,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             profile_start(worker, jobs, args.profile)
     finally:
         stack.stop()
-    print(f"objectcost: {args.objects} {args.size} objects, CPU ms per object of this process")
+    what = f"{args.pages} harness pages" if args.pages else f"{args.objects} {args.size} objects"
+    print(f"objectcost: {what}, CPU ms per object of this process")
     for name, ms in {**{f"fetch, {k}": v for k, v in fetch.items()}, **steps}.items():
         print(f"  {name:<40} {ms:>8.3f}")
     return 0

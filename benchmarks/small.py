@@ -2,6 +2,7 @@
 
     python -m benchmarks.small [--objects 1000] [--sizes line,quarter] [--isolated] [--ocr-cores 1]
                                [--runs backfill,stream] [--no-shared] [--variants before,now]
+                               [--feed-depths 0,40]
 
 For each size (``benchmarks.smalldocs``: a 600x120 one-line scan up to a quarter A4 page at
 300 DPI; ``--objects`` one-line objects, fewer of the larger ones, as ``SIZES`` says), in one run
@@ -17,7 +18,10 @@ shared (every process on every core), and with ``--isolated`` also isolated as
 ``benchmarks.isolated`` does it (the stack, this driver and Ray's daemons on the cores after the
 first ``--ocr-cores``; ``--no-shared``: the isolated runs alone). With ``--variants`` the stream is
 run once per variant of ``benchmarks.stackcalls.VARIANTS`` (the stream as it was before the
-request cuts, as it is now), one after the other beside the same bare engine. Each pipeline run has a CPU
+request cuts, as it is now), one after the other beside the same bare engine; with
+``--feed-depths`` once per depth too (0: the queue pre-filled; N: fed at most N messages ahead
+of what the service indexed, ``streamrun.ShallowFeed``: moto's SQS charges the local stack CPU in
+proportion to the queue's depth, which AWS's does not charge to the node). Each pipeline run has a CPU
 account by process group (``benchmarks.cpuaccount``), in ms per object, and the CER of what was
 indexed. Results are printed and written to ``out/bench/small.json``; quoted, never asserted.
 """
@@ -90,23 +94,24 @@ def backfill_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None
     return pipeline_row(summary["documents"], summary["wall_s"], settings, docs, account)
 
 
-def stream_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None) -> dict[str, Any]:
-    """The stream service on a queue of ``docs``, shared on ``cores`` CPUs or ``isolated``."""
+def stream_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None, feed_depth: int = 0) -> dict[str, Any]:
+    """The stream service on a queue of ``docs`` (pre-filled, or fed ``feed_depth`` deep), shared
+    on ``cores`` CPUs or ``isolated``."""
     import ray
 
     from benchmarks.cpuaccount import CpuAccount
     from benchmarks.isolated import pinned_service
-    from benchmarks.streamrun import measure_stream
+    from benchmarks.streamrun import measure_stream, run_fed
 
     account = CpuAccount()
     try:
         if isolated:
-            service, settings = pinned_service(stack, docs, *isolated)
+            service, settings, bodies = pinned_service(stack, docs, *isolated, feed_depth=feed_depth)
             with account:
-                service.run()
+                run_fed(service, settings, bodies, feed_depth)
             records = service.records
         else:
-            result = measure_stream(stack, docs, len(cores), meter=account)
+            result = measure_stream(stack, docs, len(cores), meter=account, feed_depth=feed_depth)
             records, settings = result.records, result.settings
     finally:
         ray.shutdown()
@@ -115,9 +120,10 @@ def stream_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None) 
 
 
 def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], rest: set[int],
-                 runs: tuple[str, ...] = RUNS, variants: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The engine and each of ``runs`` (backfill, stream: once per ``variants``, if any) on one size
-    of objects, in one mode."""
+                 runs: tuple[str, ...] = RUNS, variants: tuple[str, ...] = (),
+                 feed_depths: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """The engine and each of ``runs`` (backfill, stream: once per ``variants``, if any, and per
+    ``feed_depths``: 0 a pre-filled queue, N one fed N deep) on one size of objects, in one mode."""
     from benchmarks.isolated import on_cores
     from benchmarks.stackcalls import variant
     from pipeline.settings import Settings
@@ -132,14 +138,15 @@ def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], re
         engine = engine_row(docs, len(cores), Settings())
     row = {"size": name, "mode": mode, "ocr_cores": len(cores), "engine": engine}
     say(f"{mode} {name}: engine {engine['objects_s']} objects/s")
-    for run_name, measure in (("backfill", backfill_row), ("stream", stream_row)):
+    for run_name in ("backfill", "stream"):
         if run_name not in runs:
             continue
-        for label in variants if run_name == "stream" and variants else ("",):
-            key = f"{run_name} {label}".strip()
+        for label, depth in _stream_runs(variants, feed_depths) if run_name == "stream" else (("", 0),):
+            key = f"{run_name} {label}".strip() + (f" fed{depth}" if depth else "")
             key += f" #{sum(k.split(' #')[0] == key for k in row) + 1}" if key in row else ""
             with variant(label or "now"):
-                row[key] = measure(stack, docs, cores, isolated)
+                row[key] = (stream_row(stack, docs, cores, isolated, depth) if run_name == "stream"
+                            else backfill_row(stack, docs, cores, isolated))
             rate = engine["objects_s"]
             row[key]["vs_engine"] = round(row[key]["objects_s"] / rate, 3) if rate else None
             say(f"{mode} {name}: {key} {row[key]['objects_s']} objects/s")
@@ -147,8 +154,14 @@ def measure_size(stack: Any, name: str, docs: list, mode: str, ocr: set[int], re
     return row
 
 
+def _stream_runs(variants: tuple[str, ...], feed_depths: tuple[int, ...]) -> list[tuple[str, int]]:
+    """(variant, feed depth) of each stream run, in run order."""
+    return [(label, depth) for label in variants or ("",) for depth in feed_depths]
+
+
 def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int,
-        runs: tuple[str, ...] = RUNS, shared: bool = True, variants: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        runs: tuple[str, ...] = RUNS, shared: bool = True, variants: tuple[str, ...] = (),
+        feed_depths: tuple[int, ...] = (0,)) -> list[dict[str, Any]]:
     """Every size shared (unless not ``shared``), then (``isolated``) every size isolated, on one
     local stack."""
     from benchmarks.isolated import descendants, pin
@@ -162,12 +175,14 @@ def run(sizes: list[str], objects: int, isolated: bool, ocr_cores: int,
     rows = []
     try:
         if shared:
-            rows += [measure_size(stack, name, docs[name], "shared", ocr, rest, runs, variants) for name in sizes]
+            rows += [measure_size(stack, name, docs[name], "shared", ocr, rest, runs, variants, feed_depths)
+                     for name in sizes]
         if isolated:
             os.sched_setaffinity(0, rest)
             for pid in descendants(os.getpid()):
                 pin(pid, rest)
-            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest, runs, variants) for name in sizes]
+            rows += [measure_size(stack, name, docs[name], "isolated", ocr, rest, runs, variants, feed_depths)
+                     for name in sizes]
     finally:
         stack.stop()
     return rows
@@ -234,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated, of backfill, stream")
     parser.add_argument("--variants", default="", help="comma-separated, of benchmarks.stackcalls.VARIANTS: "
                         "the stream once per variant (default: as it is)")
+    parser.add_argument("--feed-depths", default="0", help="comma-separated: the stream once per depth, 0 on a "
+                        "pre-filled queue, N on one fed at most N messages ahead of what it indexed (moto's "
+                        "SQS costs CPU in proportion to the queue's depth, AWS's none on the node)")
     parser.add_argument("--out", type=Path, default=OUT, help="the JSON written")
     args = parser.parse_args(argv)
     from benchmarks.stackcalls import VARIANTS
@@ -244,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [s for s in args.sizes.split(",") if s]
     if unknown := [s for s in sizes if s not in SIZES]:
         parser.error(f"unknown sizes {unknown}; known: {', '.join(SIZES)}")
+    try:
+        feed_depths = tuple(int(d) for d in args.feed_depths.split(",") if d) or (0,)
+    except ValueError:
+        parser.error(f"--feed-depths takes whole numbers, not {args.feed_depths!r}")
     runs = tuple(r for r in args.runs.split(",") if r)
     if unknown := [r for r in runs if r not in RUNS]:
         parser.error(f"unknown runs {unknown}; known: {', '.join(RUNS)}")
@@ -256,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging("WARNING")
     started, machine = time.perf_counter(), machine_info()
-    rows = run(sizes, args.objects, args.isolated, args.ocr_cores, runs, shared=not args.no_shared, variants=variants)
+    rows = run(sizes, args.objects, args.isolated, args.ocr_cores, runs, shared=not args.no_shared, variants=variants,
+               feed_depths=feed_depths)
     summary = {"command": "python -m benchmarks.small " + " ".join(argv if argv is not None else sys.argv[1:]),
                "machine": machine | {"loadavg_end": [round(x, 2) for x in os.getloadavg()]},
                "elapsed_s": round(time.perf_counter() - started, 1), "rows": rows}

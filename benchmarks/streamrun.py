@@ -1,5 +1,12 @@
 """The stream service end to end on the local stack: objects uploaded to S3 (events -> SQS) before the
 service starts, so the run measures throughput, not arrival; then a paced run for latency.
+
+moto's SQS spends CPU on every receive and delete in proportion to the queue's depth (~5 ms a
+message at 20 deep, ~15 at 100, ~127 at 1,000: receive, delete and send again, measured on 3
+December), which AWS's SQS does not charge to the node. With ``feed_depth`` a run keeps the queue
+shallow instead of pre-filled: the objects' own S3 event messages are taken off the queue as
+they are put (:func:`captured_events`) and fed back while the service runs, never more than
+``feed_depth`` ahead of what it has indexed (:class:`ShallowFeed`).
 """
 
 from __future__ import annotations
@@ -67,6 +74,88 @@ def upload(docs: list[BenchDoc], bucket: str, uploaded_at: dict[str, float] | No
     return times
 
 
+def captured_events(docs: list[BenchDoc], bucket: str, queue_url: str, chunk: int = 50,
+                    timeout_s: float = 60, uploaded_at: dict[str, float] | None = None) -> list[str]:
+    """Put ``docs`` a ``chunk`` at a time (moto's S3 notifies the queue) and take each chunk's event
+    messages off the queue as they come (``s3:TestEvent`` dropped): the bodies, in order, with the
+    queue never deeper than a chunk."""
+    import boto3
+
+    from pipeline.sources.sqs import parse_body
+
+    sqs, bodies = boto3.client("sqs"), []
+    for start in range(0, len(docs), chunk):
+        part = docs[start:start + chunk]
+        upload(part, bucket, uploaded_at)
+        want, deadline = len(bodies) + len(part), time.monotonic() + timeout_s
+        while len(bodies) < want:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{want - len(bodies)} S3 events did not reach the queue in {timeout_s:g} s")
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            messages = messages.get("Messages", [])
+            bodies += [m["Body"] for m in messages if parse_body(m["Body"])]
+            if messages:
+                sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return bodies
+
+
+class ShallowFeed(threading.Thread):
+    """Sends ``bodies`` to the queue, ten a request, never more than ``depth`` ahead of ``done()``
+    (what the service has indexed): a queue as deep as a stream that keeps up sees."""
+
+    def __init__(self, queue_url: str, bodies: list[str], depth: int, done: Any) -> None:
+        super().__init__(name="shallow-feed", daemon=True)
+        import boto3
+
+        self.sqs, self.queue_url, self.bodies = boto3.client("sqs"), queue_url, bodies
+        self.depth, self.done = depth, done
+        self.sent = 0
+        self.stop = threading.Event()
+
+    def send_room(self) -> None:
+        """Send what the depth has room for now (whole batches of ten, or the last ones)."""
+        while self.sent < len(self.bodies):
+            room = min(10, self.depth - (self.sent - self.done()), len(self.bodies) - self.sent)
+            if room < min(10, len(self.bodies) - self.sent):
+                return
+            batch = self.bodies[self.sent:self.sent + room]
+            self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)])
+            self.sent += room
+
+    def run(self) -> None:
+        while self.sent < len(self.bodies) and not self.stop.wait(0.005):
+            self.send_room()
+
+
+def fill_queue(docs: list[BenchDoc], bucket: str, queue_url: str, feed_depth: int = 0,
+               uploaded_at: dict[str, float] | None = None) -> list[str]:
+    """Put ``docs`` (each put's time into ``uploaded_at``); with no ``feed_depth``, wait until the
+    queue holds every event (pre-filled) and return none; otherwise return their event bodies to
+    feed (:class:`ShallowFeed`)."""
+    if feed_depth:
+        return captured_events(docs, bucket, queue_url, uploaded_at=uploaded_at)
+    upload(docs, bucket, uploaded_at)
+    wait_for_queue(queue_url, len(docs))
+    return []
+
+
+def run_fed(service: Any, settings: Any, bodies: list[str], feed_depth: int) -> None:
+    """Run ``service`` to its end, ``bodies`` (when any) fed at most ``feed_depth`` ahead of it."""
+    if not bodies:
+        service.run()
+        return
+    feed = ShallowFeed(settings.queue_url, bodies, feed_depth, lambda: len(service.records))
+    feed.send_room()  # the first ``feed_depth`` before the service starts: it does not find the queue empty
+    feed.start()
+    try:
+        service.run()
+    finally:
+        feed.stop.set()
+        feed.join(timeout=5)
+
+
 def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
     """Block until ``count`` messages are visible (the queue is full before the service starts)."""
     import boto3
@@ -83,18 +172,19 @@ def wait_for_queue(queue_url: str, count: int, timeout_s: float = 60) -> None:
 
 
 def measure_stream(stack: Any, docs: list[BenchDoc], cores: int, idle_s: float = 2.0,
-                   meter: Any = None) -> StreamResult:
-    """Fill the queue with ``docs``, then run the service on ``cores`` CPUs until the queue is quiet;
-    ``meter``: a context manager entered around the service's run alone (e.g. a CPU account)."""
+                   meter: Any = None, feed_depth: int = 0) -> StreamResult:
+    """Fill the queue with ``docs`` (or, with ``feed_depth``, feed it that shallow), then run the
+    service on ``cores`` CPUs until the queue is quiet; ``meter``: a context manager entered around
+    the service's run alone (e.g. a CPU account)."""
     from pipeline.stream.build import build_stream
 
     settings, bucket = bench_settings(stack, f"s{cores}")
-    uploaded = upload(docs, bucket)
-    wait_for_queue(settings.queue_url, len(docs))
+    uploaded: dict[str, float] = {}
+    bodies = fill_queue(docs, bucket, settings.queue_url, feed_depth, uploaded)
     connect(num_cpus=cores)  # address="local": never someone else's `ray start` cluster
     service = build_stream(settings, exit_when_idle_s=idle_s, num_cpus=cores, keep_records=True)
     with RssSampler() as rss, meter or nullcontext():
-        service.run()
+        run_fed(service, settings, bodies, feed_depth)
     return _result(service, settings, rss, uploaded)
 
 

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(90.0, gt=0, description="SIGTERM: time to finish or release.")
     ocr_workers: int = Field(0, ge=0, description="OCR actors; 0 means one per CPU slot of the cluster.")
     prefetch_per_worker: int = Field(2, ge=1, le=10, description="Messages held per OCR worker.")
+    tasks_per_worker: int = Field(
+        4, ge=1, le=10,
+        description="Tasks an OCR worker takes at once: one reads while the others download small objects "
+        "ahead (of other tasks at most two: one reading, one waiting).",
+    )
     split_pages: int = Field(
         8, ge=0, validation_alias=AliasChoices("OCR_SPLIT_PAGES", "OCR_BATCH_SPLIT_PAGES", "split_pages"),
         description="A document of more pages than this is read this many pages a task over the pool (0: whole).",

@@ -30,7 +30,7 @@ def build_stream(
     connect(address, num_cpus=num_cpus)
     pool = WorkerPool(
         settings,
-        per_worker=settings.prefetch_per_worker,
+        per_worker=settings.tasks_per_worker,
         task_deadline_s=3 * settings.page_timeout_s + 60,
     )
     pool.resize(settings.ocr_workers or cluster_cpus())

@@ -80,7 +80,7 @@ class StreamService:
         # --records, the benchmarks); otherwise the last RECENT_RECORDS (what scaling reads)
         self.records: deque[dict[str, Any]] = deque(maxlen=None if keep_records else RECENT_RECORDS)
         self.publish_failures = 0
-        self.task_s = 0.0  # moving average of a task's seconds, submitted -> result
+        self.task_s = 0.0  # moving average of a task's share of its worker: when it was free for it -> result
         self.settler = Settler(queue_, self._count)
         # earlier readings looked for a receive's objects at once (``readings``: OpenSearchReadings)
         self.lookahead = LookAhead(readings) if readings is not None else None
@@ -179,14 +179,14 @@ class StreamService:
         a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
         meant a receive and a delete for every two, each a round trip the coordinator waits on.
 
-        A worker runs ``per_worker`` tasks at once (one reading while another downloads), so a task's
-        seconds (``task_s``: handed out -> result) are about ``per_worker`` tasks' work of the worker:
-        it gets through ``per_worker / task_s`` tasks a second (counting ``1 / task_s``, as this did
-        first, held half of ``HOLD_S``: six one-line scans a worker, received six at a time)."""
+        ``task_s`` is a task's share of its worker (from when the worker was free for it, not from
+        when it was handed out: a worker runs several tasks at once, one reading while the others
+        download), so a worker gets through ``1 / task_s`` tasks a second. With slow objects the
+        hold stays at ``prefetch_per_worker``, and so do a worker's tasks at once."""
         base = self.s.prefetch_per_worker
         if self.task_s <= 0:
             return base
-        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S * self.pool.per_worker / self.task_s)))
+        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / self.task_s)))
 
     def _poll_wait(self) -> int:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
@@ -259,7 +259,7 @@ class StreamService:
 
     # --- results ---------------------------------------------------------------------------
     def _on_result(self, task: Task, result: Any) -> None:
-        seconds = time.monotonic() - task.submitted
+        seconds = time.monotonic() - (task.began or task.submitted)
         self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
         entry = self._open_job(task.owner)
         if entry is None:

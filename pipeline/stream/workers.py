@@ -21,7 +21,12 @@ from pipeline.errors import EngineTimeout, WorkerLost
 from pipeline.fleet.raycluster import warm_stage
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 from pipeline.settings import Settings
-from pipeline.sources.fetch import Fetcher
+from pipeline.sources.fetch import Fetcher, small
+
+# a worker's tasks at once that are not small whole objects: one reading, one waiting. A large
+# object is fetched only once its task holds the engine, so more of them would only queue there
+# (and a split document's last ranges would wait on one worker while another is idle)
+LARGE_AT_ONCE = 2
 
 
 @dataclass
@@ -182,6 +187,7 @@ class Task:
     last: int = 0
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
+    began: float = 0.0  # its worker was free for it from here: handed out, or the worker's result before
     no_prior: str = ""  # the stamp under which no document has the job's ETag (``stream.lookahead``)
 
 
@@ -194,11 +200,13 @@ class _Slot:
     retiring: bool = False  # its node is being drained: no new work; ended once it has none
     reading: str = ""  # its stage's reading stamp
     given: int = 0  # tasks handed to it so far: the next one's turn at its engine
+    freed_at: float = 0.0  # when its last result came back (monotonic s)
 
 
 @dataclass
 class WorkerPool:
-    """Actors with at most ``per_worker`` tasks each; replaces dead ones on ``resize``."""
+    """Actors with at most ``per_worker`` tasks each (at most ``LARGE_AT_ONCE`` of them other than
+    small whole objects); replaces dead ones on ``resize``."""
 
     settings: Settings
     per_worker: int = 2
@@ -250,10 +258,6 @@ class WorkerPool:
         """The reading stamps of the workers that take work."""
         return [s.reading for s in self.slots.values() if not s.retiring]
 
-    def free_slots(self) -> int:
-        """How many more tasks the pool takes now."""
-        return sum(self.per_worker - s.load for s in self.slots.values() if not s.retiring)
-
     def retire_on(self, nodes: set[str], keep: set[str] = frozenset()) -> list[str]:
         """Give no more work to the workers on ``nodes`` (being drained), and end each one that has
         none left and is not in ``keep`` (workers whose object store holds a split document still
@@ -272,12 +276,14 @@ class WorkerPool:
         return ended
 
     def submit(self, task: Task) -> bool:
-        """Give the task to the least-loaded worker; False when all are full."""
+        """Give the task to the least-loaded worker; False when all are full (for a task other than a
+        small whole object, full at ``LARGE_AT_ONCE``)."""
         open_slots = [s for s in self.slots.values() if not s.retiring]
         if not open_slots:
             return False
         slot = min(open_slots, key=lambda s: s.load)
-        if slot.load >= self.per_worker:
+        quick = not task.first and small(task.job)
+        if slot.load >= (self.per_worker if quick else min(self.per_worker, LARGE_AT_ONCE)):
             return False
         task.submitted = time.monotonic()
         turn, slot.given = slot.given, slot.given + 1
@@ -311,8 +317,11 @@ class WorkerPool:
 
         name, task = self.outstanding.pop(ref)
         slot = self.slots.get(name)
+        task.began = task.submitted
         if slot is not None:
             slot.load -= 1
+            task.began = max(task.submitted, slot.freed_at)
+            slot.freed_at = time.monotonic()
         try:
             result = ray.get(ref)
         except Exception as exc:  # the actor died under the task
@@ -320,8 +329,8 @@ class WorkerPool:
             if ref in self.overdue:
                 self.overdue.discard(ref)
                 return task, Failure.of_error(task.job, EngineTimeout(
-                    f"the object was still being read {self.task_deadline_s:.0f} s after it was handed out "
-                    "(a hung decoder or engine); its OCR worker was stopped"))
+                    f"the object was still being read {self.task_deadline_s:.0f} s after its OCR worker was "
+                    "free for it (a hung decoder or engine); the worker was stopped"))
             return task, Failure.of_error(task.job, WorkerLost(f"the OCR worker died: {type(exc).__name__}"))
         if isinstance(result, JobSplit):
             result.owner = name
@@ -331,7 +340,9 @@ class WorkerPool:
         """Kill a worker whose task ran far past its deadline (a hung engine or decoder). The
         worker's oldest task is the one that hung (the others wait behind it for the engine): it
         comes back as ``EngineTimeout`` (retrying would hang again), the worker's others as
-        ``WorkerLost`` (retried); the pool replaces the worker on its next resize."""
+        ``WorkerLost`` (retried); the pool replaces the worker on its next resize. A task's clock
+        starts when its worker was free for it (handed out, or the worker's result before, if
+        later), so tasks waiting behind others are not charged for their wait."""
         import ray
 
         if not self.task_deadline_s:
@@ -342,10 +353,11 @@ class WorkerPool:
                 oldest[name] = (ref, task)
         now = time.monotonic()
         for name, (ref, task) in oldest.items():
-            if ref in self.overdue or now - task.submitted <= self.task_deadline_s:
+            slot = self.slots.get(name)
+            since = max(task.submitted, slot.freed_at if slot is not None else 0.0)
+            if ref in self.overdue or now - since <= self.task_deadline_s:
                 continue
             self.overdue.add(ref)
-            slot = self.slots.get(name)
             if slot is not None:
                 ray.kill(slot.handle, no_restart=True)
 

@@ -143,3 +143,65 @@ def test_a_workers_tasks_take_the_engine_in_the_order_they_were_given_out() -> N
         engine()  # returns at once
     with turns.turn() as engine:  # a direct call, without a number: the next one
         engine()
+
+
+class _Handle:
+    """Stands in for a worker's Ray actor handle: records the tasks handed to it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.start = self._method("start")
+        self.pages = self._method("pages")
+
+    def _method(self, name: str):
+        handle = self
+
+        class _Remote:
+            @staticmethod
+            def remote(*args):
+                handle.calls.append(name)
+                return object()  # the task's ref
+
+        return _Remote
+
+
+def _pool(per_worker: int):
+    from pipeline.settings import Settings
+    from pipeline.stream.workers import WorkerPool, _Slot
+
+    pool = WorkerPool(Settings(), per_worker=per_worker, task_deadline_s=50.0)
+    pool.slots["w"] = _Slot(_Handle(), name="w")
+    return pool
+
+
+def test_a_worker_takes_more_small_objects_at_once_than_other_tasks() -> None:
+    from pipeline.stream.workers import LARGE_AT_ONCE, Task
+
+    pool = _pool(per_worker=4)
+    small = [Task(("m", i), Job("b", f"k{i}", size=3_400)) for i in range(5)]
+    assert [pool.submit(t) for t in small] == [True] * 4 + [False], "small objects download ahead: four at once"
+    pool = _pool(per_worker=4)
+    large = [Task(("m", i), Job("b", f"k{i}", size=40 * 2**20)) for i in range(3)]
+    unknown = Task(("m", 9), Job("b", "k9"))
+    assert [pool.submit(t) for t in large] == [True] * LARGE_AT_ONCE + [False]
+    assert not pool.submit(unknown), "a size not known is not small"
+    pool = _pool(per_worker=4)
+    ranges = [Task(("m", 0), Job("b", "k", size=3_400), first=1 + 8 * i, last=8 + 8 * i, data_ref=[None])
+              for i in range(3)]
+    assert [pool.submit(t) for t in ranges] == [True] * LARGE_AT_ONCE + [False], "a split document's ranges"
+    assert pool.slots["w"].handle.calls == ["pages"] * LARGE_AT_ONCE
+
+
+def test_a_task_waiting_behind_its_workers_others_is_not_charged_for_the_wait() -> None:
+    from pipeline.stream.workers import Task
+
+    pool = _pool(per_worker=4)
+    task = Task(("m", 0), Job("b", "k", size=3_400))
+    assert pool.submit(task)
+    task.submitted -= 100.0  # handed out 100 s ago, past the 50 s deadline ...
+    pool.slots["w"].freed_at = time.monotonic() - 1.0  # ... but its worker was busy until a second ago
+    pool._stop_overdue()  # would stop the worker (Ray's kill: not an actor here) were it charged from handing out
+    assert not pool.overdue
+    ref = next(iter(pool.outstanding))
+    _, back = pool.outstanding[ref]
+    assert back is task
