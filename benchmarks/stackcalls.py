@@ -282,7 +282,7 @@ def measure(stack: Any, docs: list, workers: int, settings_update: dict[str, Any
     wall = max(r["indexed_at"] for r in records) - min(r["received_at"] for r in records) if records else 0.0
     run = {k: _minus(t, start.get(k)) for k, t in end.items()}
     return {"objects": len(docs), "indexed": len(records), "counts": dict(service.counts), "wall_s": round(wall, 2),
-            "task_s_end": round(service.task_s, 3), "hold_per_worker_end": service.hold_per_worker(),
+            "task_s_end": round(service.pool.task_s, 3), "hold_per_worker_end": service.hold_per_worker(),
             "startup": _rows(start, 1), "run": _rows(run, len(docs))}
 
 

@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     prefetch_per_worker: int = Field(2, ge=1, le=10, description="Messages held per OCR worker.")
     tasks_per_worker: int = Field(
         4, ge=1, le=10,
-        description="Tasks an OCR worker takes at once: one reads while the others download small objects "
-        "ahead (of other tasks at most two: one reading, one waiting).",
+        description="Tasks an OCR worker takes at once while tasks are quick (small objects, 0.1 s or less): "
+        "one reads while the others download ahead (otherwise at most two: one reading, one waiting).",
     )
     split_pages: int = Field(
         8, ge=0, validation_alias=AliasChoices("OCR_SPLIT_PAGES", "OCR_BATCH_SPLIT_PAGES", "split_pages"),

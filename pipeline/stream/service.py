@@ -35,7 +35,6 @@ log = logging.getLogger("ocr_cluster.stream")
 
 HOLD_S = 1.0  # quick objects: hold about this much work per worker, so SQS is read ten at a time
 MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its objects
-TASK_S_WEIGHT = 0.1  # the moving average of a task's seconds: weight of the newest
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
 RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
@@ -80,7 +79,6 @@ class StreamService:
         # --records, the benchmarks); otherwise the last RECENT_RECORDS (what scaling reads)
         self.records: deque[dict[str, Any]] = deque(maxlen=None if keep_records else RECENT_RECORDS)
         self.publish_failures = 0
-        self.task_s = 0.0  # moving average of a task's share of its worker: when it was free for it -> result
         self.settler = Settler(queue_, self._count)
         # earlier readings looked for a receive's objects at once (``readings``: OpenSearchReadings)
         self.lookahead = LookAhead(readings) if readings is not None else None
@@ -179,14 +177,13 @@ class StreamService:
         a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
         meant a receive and a delete for every two, each a round trip the coordinator waits on.
 
-        ``task_s`` is a task's share of its worker (from when the worker was free for it, not from
-        when it was handed out: a worker runs several tasks at once, one reading while the others
-        download), so a worker gets through ``1 / task_s`` tasks a second. With slow objects the
-        hold stays at ``prefetch_per_worker``, and so do a worker's tasks at once."""
-        base = self.s.prefetch_per_worker
-        if self.task_s <= 0:
+        The pool's ``task_s`` is a task's share of its worker (from when the worker was free for it,
+        not from when it was handed out: a worker runs several tasks at once, one reading while the
+        others download), so a worker gets through ``1 / task_s`` tasks a second."""
+        base, task_s = self.s.prefetch_per_worker, self.pool.task_s
+        if task_s <= 0:
             return base
-        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / self.task_s)))
+        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / task_s)))
 
     def _poll_wait(self) -> int:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
@@ -259,8 +256,6 @@ class StreamService:
 
     # --- results ---------------------------------------------------------------------------
     def _on_result(self, task: Task, result: Any) -> None:
-        seconds = time.monotonic() - (task.began or task.submitted)
-        self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
         entry = self._open_job(task.owner)
         if entry is None:
             return

@@ -23,10 +23,13 @@ from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 from pipeline.settings import Settings
 from pipeline.sources.fetch import Fetcher, small
 
-# a worker's tasks at once that are not small whole objects: one reading, one waiting. A large
-# object is fetched only once its task holds the engine, so more of them would only queue there
-# (and a split document's last ranges would wait on one worker while another is idle)
+# a worker's tasks at once, but for quick small objects: one reading, one waiting. A large object
+# is fetched only once its task holds the engine, so more of them would only queue there (and a
+# split document's last ranges would wait on one worker while another is idle); on full pages
+# (0.3-1 s) one download ahead already hides the fetch, and more measured slower (shared cores)
 LARGE_AT_ONCE = 2
+QUICK_TASK_S = 0.1  # tasks this quick (a task's share of its worker, on average) are "quick"
+TASK_S_WEIGHT = 0.1  # the moving average of a task's share of its worker: weight of the newest
 
 
 @dataclass
@@ -187,7 +190,6 @@ class Task:
     last: int = 0
     data_ref: list[Any] | None = None  # [ObjectRef]: left unresolved, the worker fetches it once a run
     submitted: float = 0.0
-    began: float = 0.0  # its worker was free for it from here: handed out, or the worker's result before
     no_prior: str = ""  # the stamp under which no document has the job's ETag (``stream.lookahead``)
 
 
@@ -205,8 +207,9 @@ class _Slot:
 
 @dataclass
 class WorkerPool:
-    """Actors with at most ``per_worker`` tasks each (at most ``LARGE_AT_ONCE`` of them other than
-    small whole objects); replaces dead ones on ``resize``."""
+    """Actors with at most ``per_worker`` tasks each (at most ``LARGE_AT_ONCE`` unless the tasks are
+    small whole objects and quick: ``task_s`` at most ``QUICK_TASK_S``); replaces dead ones on
+    ``resize``."""
 
     settings: Settings
     per_worker: int = 2
@@ -216,6 +219,7 @@ class WorkerPool:
     starting: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     created: int = 0
     overdue: set[Any] = field(default_factory=set)  # tasks whose worker was stopped for running past the deadline
+    task_s: float = 0.0  # moving average of a task's share of its worker: when it was free for it -> result
 
     def resize(self, target: int, wait: bool = True) -> None:
         """Start actors until ``target`` are live or starting; with ``wait``, until they are ready."""
@@ -276,13 +280,13 @@ class WorkerPool:
         return ended
 
     def submit(self, task: Task) -> bool:
-        """Give the task to the least-loaded worker; False when all are full (for a task other than a
-        small whole object, full at ``LARGE_AT_ONCE``)."""
+        """Give the task to the least-loaded worker; False when all are full (at ``LARGE_AT_ONCE``
+        but for small whole objects while tasks are quick)."""
         open_slots = [s for s in self.slots.values() if not s.retiring]
         if not open_slots:
             return False
         slot = min(open_slots, key=lambda s: s.load)
-        quick = not task.first and small(task.job)
+        quick = not task.first and small(task.job) and 0 < self.task_s <= QUICK_TASK_S
         if slot.load >= (self.per_worker if quick else min(self.per_worker, LARGE_AT_ONCE)):
             return False
         task.submitted = time.monotonic()
@@ -317,11 +321,13 @@ class WorkerPool:
 
         name, task = self.outstanding.pop(ref)
         slot = self.slots.get(name)
-        task.began = task.submitted
+        began = task.submitted  # when its worker was free for it: handed out, or its result before
         if slot is not None:
             slot.load -= 1
-            task.began = max(task.submitted, slot.freed_at)
+            began = max(task.submitted, slot.freed_at)
             slot.freed_at = time.monotonic()
+        seconds = time.monotonic() - began
+        self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
         try:
             result = ray.get(ref)
         except Exception as exc:  # the actor died under the task

@@ -174,18 +174,25 @@ def _pool(per_worker: int):
     return pool
 
 
-def test_a_worker_takes_more_small_objects_at_once_than_other_tasks() -> None:
+def test_a_worker_takes_more_small_objects_at_once_than_other_tasks_while_they_are_quick() -> None:
     from pipeline.stream.workers import LARGE_AT_ONCE, Task
 
     pool = _pool(per_worker=4)
+    pool.task_s = 0.02  # one-line scans
     small = [Task(("m", i), Job("b", f"k{i}", size=3_400)) for i in range(5)]
     assert [pool.submit(t) for t in small] == [True] * 4 + [False], "small objects download ahead: four at once"
+    for task_s in (0.0, 0.5):  # not known yet; full pages (0.5 s each): one download ahead is enough
+        pool = _pool(per_worker=4)
+        pool.task_s = task_s
+        assert [pool.submit(t) for t in small[:3]] == [True] * LARGE_AT_ONCE + [False], task_s
     pool = _pool(per_worker=4)
+    pool.task_s = 0.02
     large = [Task(("m", i), Job("b", f"k{i}", size=40 * 2**20)) for i in range(3)]
     unknown = Task(("m", 9), Job("b", "k9"))
     assert [pool.submit(t) for t in large] == [True] * LARGE_AT_ONCE + [False]
     assert not pool.submit(unknown), "a size not known is not small"
     pool = _pool(per_worker=4)
+    pool.task_s = 0.02
     ranges = [Task(("m", 0), Job("b", "k", size=3_400), first=1 + 8 * i, last=8 + 8 * i, data_ref=[None])
               for i in range(3)]
     assert [pool.submit(t) for t in ranges] == [True] * LARGE_AT_ONCE + [False], "a split document's ranges"
@@ -196,6 +203,7 @@ def test_a_task_waiting_behind_its_workers_others_is_not_charged_for_the_wait() 
     from pipeline.stream.workers import Task
 
     pool = _pool(per_worker=4)
+    pool.task_s = 0.02
     task = Task(("m", 0), Job("b", "k", size=3_400))
     assert pool.submit(task)
     task.submitted -= 100.0  # handed out 100 s ago, past the 50 s deadline ...
@@ -205,3 +213,4 @@ def test_a_task_waiting_behind_its_workers_others_is_not_charged_for_the_wait() 
     ref = next(iter(pool.outstanding))
     _, back = pool.outstanding[ref]
     assert back is task
+
