@@ -111,8 +111,14 @@ def pinned_backfill(stack, docs: list, ocr: set[int], rest: set[int]) -> tuple[f
     of ``docs``, its OCR actors moved onto the OCR cores as they appear."""
     clock: dict[str, float] = {}
     summary = pinned_backfill_run(stack, docs, ocr, rest, clock=clock)[0]
-    since_actor = clock["end"] - clock.get("first_actor", clock["end"])
-    return summary.pages_per_s, summary.pages / since_actor if since_actor > 0 else 0.0
+    return summary.pages_per_s, since_first_actor(clock, summary.pages) or 0.0
+
+
+def since_first_actor(clock: dict[str, float], count: int) -> float | None:
+    """``count`` (pages, objects) a second from the first OCR actor's start to the run's end, as
+    :func:`pinned_backfill_run` clocked them; None when no actor was seen."""
+    seconds = clock["end"] - clock.get("first_actor", clock["end"])
+    return count / seconds if seconds > 0 else None
 
 
 def pinned_backfill_run(stack, docs: list, ocr: set[int], rest: set[int], meter=None,

@@ -84,14 +84,14 @@ def backfill_row(stack: Any, docs: list, cores: set[int], isolated: tuple | None
     """The backfill of ``docs``, shared on ``cores`` CPUs or ``isolated`` (ocr, rest)."""
     from benchmarks.batchrun import measure_batch
     from benchmarks.cpuaccount import CpuAccount
-    from benchmarks.isolated import pinned_backfill_run
+    from benchmarks.isolated import pinned_backfill_run, since_first_actor
 
     account, clock = CpuAccount(), {}
     if isolated:
         summary, settings = pinned_backfill_run(stack, docs, *isolated, meter=account, clock=clock)
         row = pipeline_row(summary.processed, summary.elapsed_s, settings, docs, account)
-        since_actor = clock["end"] - clock.get("first_actor", clock["end"])
-        row["objects_s_since_actor"] = round(summary.processed / since_actor, 2) if since_actor > 0 else None
+        rate = since_first_actor(clock, summary.processed)
+        row["objects_s_since_actor"] = round(rate, 2) if rate else None
         return row
     summary, settings = measure_batch(stack, docs, len(cores), meter=account)
     return pipeline_row(summary["documents"], summary["wall_s"], settings, docs, account)

@@ -18,8 +18,8 @@ and lookups), so the split is an estimate; each server's total is exact.
 
 Each of ``--variants`` is a run of its own (a fresh queue, bucket and index on the same stack, in
 the order given): ``now``, the pipeline as it is, and the earlier behaviours of what was changed
-to cut requests (``VARIANTS``: module constants, or the built service's attributes, set back for
-that run alone), so before and after are measured in one run.
+to cut requests (``VARIANTS``: module constants set back for that run alone), so before and after
+are measured in one run.
 
 The proxy adds a hop (and a new upstream connection a request), so the objects/s printed here
 are not the pipeline's; ``benchmarks.small`` measures those. Counts depend on timing (how many
@@ -48,9 +48,15 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
 OUT = Path("out/bench/stackcalls.json")
-SERVICE = "(the built service)"
-# each variant: the module constants it sets for its run ("now": none); a key on SERVICE is an
-# attribute of the built StreamService, set after build_stream
+
+
+def no_look_ahead(readings: Any) -> None:
+    """Stands in for the class ``LookAhead``: the service as it was before it had one
+    (``service.lookahead is None``: each object's worker searches for an earlier reading)."""
+    return None
+
+
+# each variant: the module constants it sets for its run ("now": none)
 VARIANTS: dict[str, dict[tuple[str, str], Any]] = {
     "now": {},
     # before the receiver waited for room for a batch: any free room was received at once
@@ -58,10 +64,10 @@ VARIANTS: dict[str, dict[tuple[str, str], Any]] = {
     # before the hold counted a worker's tasks at once (per_worker 2: half of HOLD_S's 1 s)
     "half-hold": {("pipeline.stream.service", "HOLD_S"): 0.5},
     # before one search looked for a receive's earlier readings: each object's worker searched
-    "lookup-per-object": {(SERVICE, "lookahead"): None},
+    "lookup-per-object": {("pipeline.stream.service", "LookAhead"): no_look_ahead},
     # all three: the stream as it was at 91b7a5e
     "before": {("pipeline.stream.service", "RECEIVE_TOGETHER"): 1, ("pipeline.stream.service", "HOLD_S"): 0.5,
-               (SERVICE, "lookahead"): None},
+               ("pipeline.stream.service", "LookAhead"): no_look_ahead},
 }
 IDLE = "(between requests)"
 SAMPLE_S = 0.01
@@ -224,13 +230,11 @@ def opensearch_request_call(request: Any) -> str:
 
 @contextmanager
 def variant(name: str) -> Iterator[None]:
-    """The module constants of ``VARIANTS[name]`` set for the ``with`` block, put back after it."""
+    """The constants of ``VARIANTS[name]`` set for the ``with`` block, put back after it."""
     import importlib
 
     saved = []
     for (module_name, attr), value in VARIANTS[name].items():
-        if module_name == SERVICE:
-            continue
         module = importlib.import_module(module_name)
         saved.append((module, attr, getattr(module, attr)))
         setattr(module, attr, value)
@@ -241,16 +245,9 @@ def variant(name: str) -> Iterator[None]:
             setattr(module, attr, value)
 
 
-def service_attrs(name: str) -> dict[str, Any]:
-    """The attributes ``VARIANTS[name]`` sets on the built service."""
-    return {attr: value for (target, attr), value in VARIANTS[name].items() if target == SERVICE}
-
-
-def measure(stack: Any, docs: list, workers: int, settings_update: dict[str, Any] | None = None,
-            service_attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+def measure(stack: Any, docs: list, workers: int, settings_update: dict[str, Any] | None = None) -> dict[str, Any]:
     """One stream run over ``docs`` through the counting proxies: the tallies of its start-up
-    (``build_stream``) and of its run, and its wall time. ``service_attrs`` are set on the built
-    service before it runs (a variant's earlier behaviour)."""
+    (``build_stream``) and of its run, and its wall time."""
     import ray
 
     from benchmarks.streamrun import bench_settings, upload, wait_for_queue
@@ -270,8 +267,6 @@ def measure(stack: Any, docs: list, workers: int, settings_update: dict[str, Any
             connect(num_cpus=workers)
             service = build_stream(settings.model_copy(update={"opensearch_url": osmem.url}),
                                    exit_when_idle_s=2.0, num_cpus=workers, keep_records=True)
-            for attr, value in (service_attrs or {}).items():
-                setattr(service, attr, value)
             start = {**moto.calls.snapshot(), **osmem.calls.snapshot()}
             service.run()
         finally:
@@ -349,8 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in names:
             with variant(name):
-                results[name] = measure(stack, docs, args.workers or len(os.sched_getaffinity(0)),
-                                        service_attrs=service_attrs(name))
+                results[name] = measure(stack, docs, args.workers or len(os.sched_getaffinity(0)))
             results[name]["loadavg"] = [round(x, 2) for x in os.getloadavg()]
             results[name]["utc_end"] = time.strftime("%H:%M:%S", time.gmtime())
     finally:

@@ -81,9 +81,9 @@ def captured_events(docs: list[BenchDoc], bucket: str, queue_url: str, chunk: in
     queue never deeper than a chunk."""
     import boto3
 
-    from pipeline.sources.sqs import parse_body
+    from pipeline.sources.sqs import SqsQueue, parse_body
 
-    sqs, bodies = boto3.client("sqs"), []
+    queue, bodies = SqsQueue(boto3.client("sqs"), queue_url), []
     for start in range(0, len(docs), chunk):
         part = docs[start:start + chunk]
         upload(part, bucket, uploaded_at)
@@ -91,12 +91,9 @@ def captured_events(docs: list[BenchDoc], bucket: str, queue_url: str, chunk: in
         while len(bodies) < want:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{want - len(bodies)} S3 events did not reach the queue in {timeout_s:g} s")
-            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            messages = messages.get("Messages", [])
-            bodies += [m["Body"] for m in messages if parse_body(m["Body"])]
-            if messages:
-                sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+            messages = queue.receive(10, wait_s=1)
+            bodies += [m.body for m in messages if parse_body(m.body)]
+            queue.delete_many(messages)
     return bodies
 
 

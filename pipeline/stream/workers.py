@@ -321,12 +321,11 @@ class WorkerPool:
 
         name, task = self.outstanding.pop(ref)
         slot = self.slots.get(name)
-        began = task.submitted  # when its worker was free for it: handed out, or its result before
-        if slot is not None:
+        began, now = task.submitted, time.monotonic()  # began: when its worker was free for it
+        if slot is not None:  # handed out, or the worker's result before it, if later
             slot.load -= 1
-            began = max(task.submitted, slot.freed_at)
-            slot.freed_at = time.monotonic()
-        seconds = time.monotonic() - began
+            began, slot.freed_at = max(task.submitted, slot.freed_at), now
+        seconds = now - began
         self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
         try:
             result = ray.get(ref)
