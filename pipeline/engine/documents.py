@@ -269,9 +269,11 @@ FINER_MARGIN = 1.25  # a 310-DPI estimate of a 300-DPI page is the same page: re
 
 
 def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
-    """The page reduced to ``cap`` DPI when it was scanned clearly finer (0: never). Tesseract
-    reads text best at about 300 DPI; a 600-DPI scan costs it about four times the pixels
-    (``python -m benchmarks.engine_settings``)."""
+    """The page reduced to ``cap`` DPI when it was scanned clearly finer (0: never). The engine
+    scales each line to its network's height, so the pixels of a 600-DPI scan past ~400 buy no
+    text, only layout-analysis time (4x the pixels of 300 DPI): read at 400, 600-DPI pages took
+    1.3-1.6x less CPU with every word kept, where 300 lost a name in 5-pt print
+    (``python -m benchmarks.engine_settings``, ``docs/benchmarks.md``)."""
     if not cap or dpi <= cap * FINER_MARGIN:
         return image, dpi
     scale = cap / dpi

@@ -87,3 +87,17 @@ def test_every_pixel_mode_reaches_the_engine_as_the_same_page(stage: OcrStage, m
     page = render_page(lines).convert(mode)
     text = stage.engine.recognise(page, timeout_s=30).text
     assert character_error_rate("\n".join(lines), text) <= 0.1, (mode, text)
+
+
+def test_a_600_dpi_scan_is_read_at_400_dpi_and_keeps_its_words(stage: OcrStage) -> None:
+    """``OCR_MAX_READ_DPI`` (400 by default): the pixels past it buy no text, only engine time."""
+    from PIL import Image
+
+    from benchmarks.scanned import draw_lines
+    from pipeline.models import PageInput
+
+    page = Image.new("L", (4200, 500), 255)
+    draw_lines(page, ["契約番号 40812 株式会社富士見建設"], 600)
+    result = stage.recognise(PageInput(1, image=page, dpi=600, dpi_source="metadata"))
+    assert result.dpi == 400 and (result.width, result.height) == (2800, 333)
+    assert "40812" in result.text and "富士見建設" in result.text, result.text
