@@ -16,6 +16,7 @@ as a plain fetch raises them.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -110,14 +111,18 @@ class Fetcher:
         self.max_bytes = settings.max_object_bytes
         self.timeout_s = settings.s3_timeout_s
         self._s3 = s3
+        self._making = threading.Lock()
 
     @property
     def s3(self) -> Any:
-        """This process's S3 client (made on first use)."""
+        """This process's S3 client, made on first use, once: the first fetches of a worker start
+        together on its threads (``in_turn``, the stream's tasks), and each would make its own."""
         if self._s3 is None:
-            from pipeline.awsclients import aws_client
+            with self._making:
+                if self._s3 is None:
+                    from pipeline.awsclients import aws_client
 
-            self._s3 = aws_client("s3", timeout_s=self.timeout_s)
+                    self._s3 = aws_client("s3", timeout_s=self.timeout_s)
         return self._s3
 
     def fetch(self, job: Job) -> FetchedObject:

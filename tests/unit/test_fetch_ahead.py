@@ -47,3 +47,25 @@ def test_large_or_unknown_objects_are_fetched_in_their_turn_only(tmp_path, size)
         assert len(fetched_by) < 3  # nothing fetched before its turn
         get()
     assert fetched_by == [threading.current_thread().name] * 3
+
+
+def test_a_workers_first_fetches_together_make_one_s3_client(monkeypatch) -> None:
+    """The first batch starts ``AHEAD`` fetches at once; each used to make a client of its own."""
+    from pipeline.settings import Settings
+    from pipeline.sources.fetch import AHEAD, Fetcher
+
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    fetcher = Fetcher(Settings())
+    start = threading.Barrier(AHEAD)
+    clients = []
+
+    def first_fetch() -> None:
+        start.wait()
+        clients.append(fetcher.s3)
+
+    threads = [threading.Thread(target=first_fetch) for _ in range(AHEAD)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(clients) == AHEAD and len({id(c) for c in clients}) == 1
