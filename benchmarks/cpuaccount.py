@@ -4,8 +4,10 @@ A thread samples every ``interval_s`` the CPU time (user + system) of this proce
 process under it (Ray's daemons and workers, moto, osmem-server) and charges each interval's
 increase to the group the process's title names *at that moment*: a Ray worker process that runs
 a write task, then idles, then runs another, is charged to "write tasks" only while it is one.
-The sampler's own CPU (its thread in this process) is taken off the driver's share. A process that
-starts and ends between two samples is missed; Ray keeps its workers (60 s idle), so few are.
+The benchmark's own threads in this process (``BENCH_THREADS``: this sampler, the RSS sampler, the
+queue feeder, the actor pinner) are taken off the driver's share, so "driver" is the pipeline's
+coordinator and Ray's threads in it. A process that starts and ends between two samples is
+missed; Ray keeps its workers (60 s idle), so few are.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 GROUPS = ("driver", "ocr actors", "write tasks", "ray data actors", "ray daemons", "local stack")
 OCR_TITLES = (b"ray::OcrWorker", b"ray::MapWorker", b"ray::OcrBatch", b"ray::OcrRange")
 STACK_TITLES = (b"moto.server", b"osmem")
+BENCH_THREADS = ("cpu-account", "rss-sampler", "shallow-feed", "paced-uploader", "actor-mover", "stack-cpu")
 
 
 def group_of(pid: int, title: bytes, driver: int) -> str:
@@ -38,8 +41,24 @@ def group_of(pid: int, title: bytes, driver: int) -> str:
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of ``pid`` (all its threads), None if it has ended."""
+    return cpu_seconds_of(f"/proc/{pid}/stat")
+
+
+def bench_threads_cpu() -> dict[int, float]:
+    """CPU seconds of each of this process's benchmark threads (``BENCH_THREADS``), by native id."""
+    out = {}
+    for thread in threading.enumerate():
+        if thread.name in BENCH_THREADS and thread.native_id is not None:
+            seconds = cpu_seconds_of(f"/proc/self/task/{thread.native_id}/stat")
+            if seconds is not None:
+                out[thread.native_id] = seconds
+    return out
+
+
+def cpu_seconds_of(path: str) -> float | None:
+    """User + system CPU seconds in a ``/proc`` stat file, None if it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(path).read_text()
     except OSError:
         return None
     fields = stat[stat.rfind(")") + 2 :].split()
@@ -56,6 +75,7 @@ class CpuAccount:
         self.titles: dict[bytes, float] = {}
         self.wall_s = 0.0
         self._last: dict[int, float] = {}
+        self._own_last: dict[int, float] = {}  # the benchmark threads' CPU at the last sample
         self._own_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cpu-account", daemon=True)
@@ -75,14 +95,15 @@ class CpuAccount:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
-            started = time.thread_time()
             self._sample()
-            self._own_s += time.thread_time() - started
 
     def _sample(self, charge: bool = True) -> None:
         from benchmarks.isolated import descendants
         from pipeline.fleet.procs import processes
 
+        for tid, now in bench_threads_cpu().items():  # a thread new since the last sample: all of it
+            self._own_s += now - self._own_last.get(tid, 0.0 if charge else now)
+            self._own_last[tid] = now
         table = processes()
         titles = {p.pid: p.title for p in table}
         for pid in [self.driver, *descendants(self.driver, table)]:

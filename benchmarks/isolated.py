@@ -139,7 +139,7 @@ def pinned_backfill_run(stack, docs: list, ocr: set[int], rest: set[int], meter=
         pin(pid, rest)
     done = threading.Event()
     clock = {} if clock is None else clock
-    mover = threading.Thread(target=_move_actors, args=(ocr, done, clock), daemon=True)
+    mover = threading.Thread(target=_move_actors, args=(ocr, done, clock), name="actor-mover", daemon=True)
     mover.start()
     try:
         with meter or nullcontext():

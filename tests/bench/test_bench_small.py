@@ -43,6 +43,24 @@ def test_the_account_charges_a_busy_child_process() -> None:
     assert account.per_object_ms(2)["total"] >= 150
 
 
+def _spin(seconds: float, then_idle_s: float = 0.0) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+    time.sleep(then_idle_s)  # alive while the account samples its last CPU
+
+
+def test_a_benchmark_thread_is_not_charged_to_the_driver_and_the_drivers_own_work_is() -> None:
+    import threading
+
+    with CpuAccount(interval_s=0.05) as account:
+        feeder = threading.Thread(target=_spin, args=(0.6, 0.3), name="shallow-feed")
+        feeder.start()
+        feeder.join()
+        _spin(0.3)  # the coordinator's share: this thread is not one of the benchmark's
+    assert 0.2 <= account.seconds["driver"] <= 0.55, account.seconds
+
+
 def test_the_benchmarks_one_tally_groups_sums_and_averages() -> None:
     from benchmarks.geometry import tally
 
