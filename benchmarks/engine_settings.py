@@ -96,8 +96,9 @@ FINE_PRINT_PT = 6.5  # the small print of a contract's terms
 
 
 def fine_scan_probes(count: int, seed: int) -> list[Probe]:
-    """Contract pages in the Mincho face scanned at 600 DPI (as some office scanners are set), every
-    second one in small print (``FINE_PRINT_PT``: what a page read at a lower resolution loses first)."""
+    """Contract pages in the Mincho face scanned at 600 DPI (as some office scanners are set), in
+    turn: as they are, in small print (``FINE_PRINT_PT``: what a page read at a lower resolution
+    loses first), and small print scanned bilevel (archival TIFFs: one bit a pixel)."""
     rng = random.Random(seed)
     out = []
     for n in range(count):
@@ -105,10 +106,11 @@ def fine_scan_probes(count: int, seed: int) -> list[Probe]:
         company, person = rng.choice(COMPANIES), rng.choice(PEOPLE)
         lines = horizontal_lines(rng, number, company, person, 24)
         image = Image.new("L", (4961, 7016), 255)  # A4 at 600 DPI
-        small = n % 2 == 1
-        draw_lines(image, lines, 600, **({"points": FINE_PRINT_PT} if small else {}))
-        out.append(Probe("upright-600-small" if small else "upright-600",
-                         PageInput(1, image=image, dpi=600, dpi_source="metadata"), "\n".join(lines),
+        kind = ("upright-600", "upright-600-small", "upright-600-bilevel")[n % 3]
+        draw_lines(image, lines, 600, **({"points": FINE_PRINT_PT} if kind != "upright-600" else {}))
+        if kind == "upright-600-bilevel":
+            image = image.point(lambda v: 255 if v > 128 else 0).convert("1")
+        out.append(Probe(kind, PageInput(1, image=image, dpi=600, dpi_source="metadata"), "\n".join(lines),
                          (str(number), company, person)))
     return out
 

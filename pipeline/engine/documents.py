@@ -278,4 +278,6 @@ def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
         return image, dpi
     scale = cap / dpi
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if image.mode == "1":  # Pillow resizes bilevel pixels by nearest neighbour: thin strokes drop out
+        image = image.convert("L")
     return image.resize(size, Image.Resampling.LANCZOS), cap

@@ -61,6 +61,17 @@ def test_a_finer_scan_is_reduced_to_the_read_resolution_and_a_near_one_is_not() 
     assert at_most(page, 600, 0) == (page, 600), "0: never"
 
 
+def test_a_bilevel_fine_scan_is_reduced_in_grey_and_keeps_its_thin_strokes() -> None:
+    """Pillow resizes mode "1" by nearest neighbour: a stroke a pixel wide on the rows it skips
+    would vanish (at 600 -> 400 DPI, every third row is never sampled)."""
+    page = Image.new("1", (300, 300), 1)
+    for y in range(1, 300, 3):
+        page.paste(0, (0, y, 300, y + 1))
+    reduced, dpi = at_most(page, 600, 400)
+    assert (reduced.mode, reduced.size, dpi) == ("L", (200, 200), 400)
+    assert np.asarray(reduced).mean() < 230, "the strokes' ink is kept (as grey)"
+
+
 def test_pdf_pages_carry_their_render_or_scan_dpi() -> None:
     rendered = opened_page(scanned.pdf_scan(Image.new("L", (1240, 1754), 255), 150))
     assert (rendered.dpi, rendered.dpi_source) == (300, "pdf-render")  # a 150-DPI scan is rendered at OCR_DPI
