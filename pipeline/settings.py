@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     max_read_dpi: int = Field(
         400, ge=0, le=1200,
         description="Pages scanned clearly finer (over 1.25x) are reduced to this resolution to be read (0: "
-                    "never): 600-DPI pages 1.3-1.6x faster, no word lost; 300 lost names in 5-pt print.",
+                    "never): 600-DPI pages 1.3-1.5x faster, as many words found; 300 lost names in 5-pt print.",
     )
     invert_pass: bool = Field(
         False, description="Tesseract's inverted-line pass (weak lines read again as white on black; 9% slower)."

@@ -272,7 +272,7 @@ def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
     """The page reduced to ``cap`` DPI when it was scanned clearly finer (0: never). The engine
     scales each line to its network's height, so the pixels of a 600-DPI scan past ~400 buy no
     text, only layout-analysis time (4x the pixels of 300 DPI): read at 400, 600-DPI pages took
-    1.3-1.6x less CPU with every word kept, where 300 lost a name in 5-pt print
+    1.3-1.5x less CPU with as many words found, where 300 lost names in 5-pt print
     (``python -m benchmarks.engine_settings``, ``docs/benchmarks.md``)."""
     if not cap or dpi <= cap * FINER_MARGIN:
         return image, dpi
