@@ -8,7 +8,8 @@ Tesseract's defaults. Quoted in ``docs/benchmarks.md``, never asserted::
 
     python -m benchmarks.engine_settings [--per-kind 2] [--corpus-pages 24] [--english 6]
 
-Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`): the reading
+Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`; ``adopted`` is the
+settings as they ship, ``Settings``' own defaults, so it never drifts from them): the reading
 languages (``OCR_LANGUAGES``), Tesseract 5's inverted-line pass (``OCR_INVERT_PASS``: each weak
 line read again inverted), the resolution pages are read at (``OCR_MAX_READ_DPI``: a page
 scanned finer is reduced to it first), the LSTM's word lists (``OCR_LSTM_DICTIONARY``) and the
@@ -41,8 +42,10 @@ from pipeline.settings import Settings
 DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # Tesseract 5's own
             "lstm_dictionary": True, "retry_certainty": -2.5, "latin_language": ""}
 NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
+ADOPTED = {name: Settings.model_fields[name].default for name in DEFAULTS}  # the settings as they ship
 VARIANTS = {
     "defaults": DEFAULTS,
+    "adopted": ADOPTED,
     "no-invert": {**DEFAULTS, "invert_pass": False},
     "jpn": {**DEFAULTS, "languages": "jpn"},
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},

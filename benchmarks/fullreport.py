@@ -45,7 +45,7 @@ def commands(pages: int, quick: bool, ocr_cores: int) -> dict[str, list[str]]:
     if quick:
         return {
             "engine": [*py, "benchmarks.engine_settings", "--per-kind", "0", "--corpus-pages", "1", "--english", "1",
-                       "--fine", "0", "--variants", "defaults,jpn-latin", "--out", "out/bench/fullreport-engine.json"],
+                       "--fine", "0", "--variants", "defaults,adopted", "--out", "out/bench/fullreport-engine.json"],
             "isolated": [*py, "benchmarks.isolated", "--pages", "4", "--ocr-cores", str(ocr_cores)],
             "shared": [*py, "benchmarks", "--quick", "--out", "out/bench/fullreport-shared"],
             "smalljob": [*py, "benchmarks.smalljob", "--pages", "2", "--rounds", "1", "--no-raydata", "--no-files"],
@@ -53,7 +53,7 @@ def commands(pages: int, quick: bool, ocr_cores: int) -> dict[str, list[str]]:
         }
     return {
         "engine": [*py, "benchmarks.engine_settings", "--per-kind", "1", "--corpus-pages", "6", "--english", "3",
-                   "--fine", "1", "--variants", "defaults,no-invert,jpn-latin",
+                   "--fine", "1", "--variants", "defaults,no-invert,adopted",
                    "--out", "out/bench/fullreport-engine.json"],
         "isolated": [*py, "benchmarks.isolated", "--pages", str(pages), "--ocr-cores", str(ocr_cores)],
         "shared": [*py, "benchmarks", "--pages", str(pages), "--baseline-pages", "0", "--paced-docs", "0",

@@ -13,7 +13,7 @@ def test_every_section_has_a_command_and_the_page_count_reaches_the_ratio_runs()
     assert set(plan) == set(fullreport.SECTIONS) == set(fullreport.TITLES)
     assert plan["isolated"][-4:] == ["--pages", "200", "--ocr-cores", "3"]
     assert plan["shared"][plan["shared"].index("--pages") + 1] == "200"
-    assert "jpn-latin" in plan["engine"][plan["engine"].index("--variants") + 1]
+    assert "adopted" in plan["engine"][plan["engine"].index("--variants") + 1]
 
 
 def test_a_section_shows_its_output_less_progress_and_its_command() -> None:
