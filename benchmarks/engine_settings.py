@@ -43,17 +43,16 @@ DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # T
             "lstm_dictionary": True, "retry_certainty": -2.5, "latin_language": ""}
 NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
 ADOPTED = {name: Settings.model_fields[name].default for name in DEFAULTS}  # the settings as they ship
+JPN_LATIN = {**DEFAULTS, "languages": "jpn", "invert_pass": False, "latin_language": "eng"}
 VARIANTS = {
     "defaults": DEFAULTS,
     "adopted": ADOPTED,
     "no-invert": {**DEFAULTS, "invert_pass": False},
     "jpn": {**DEFAULTS, "languages": "jpn"},
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
-    "jpn-latin": {**DEFAULTS, "languages": "jpn", "invert_pass": False, "latin_language": "eng"},
-    "jpn-latin-400max": {**DEFAULTS, "languages": "jpn", "invert_pass": False, "latin_language": "eng",
-                         "max_read_dpi": 400},
-    "jpn-latin-300max": {**DEFAULTS, "languages": "jpn", "invert_pass": False, "latin_language": "eng",
-                         "max_read_dpi": 300},
+    "jpn-latin": JPN_LATIN,
+    "jpn-latin-400max": {**JPN_LATIN, "max_read_dpi": 400},
+    "jpn-latin-300max": {**JPN_LATIN, "max_read_dpi": 300},
     "no-invert-300max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 300},
     "no-invert-200max": {**DEFAULTS, "invert_pass": False, "max_read_dpi": 200},
     "no-dict": NO_DICTIONARY,

@@ -22,19 +22,21 @@ BODY = json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
 def ms_a_message(sqs, moto_pid: int, depth: int, messages: int) -> float:
     """moto's CPU ms a message taken (receive, delete, send back) from a queue ``depth`` deep."""
     from benchmarks.cpuaccount import cpu_seconds
+    from benchmarks.streamrun import send_batch
+    from pipeline.sources.sqs import SqsQueue
 
     url = sqs.create_queue(QueueName=f"depth-{depth}")["QueueUrl"]
+    queue = SqsQueue(sqs, url)
     for _ in range(0, depth, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": BODY} for j in range(10)])
+        send_batch(sqs, url, [BODY] * 10)
     taken, before = 0, cpu_seconds(moto_pid) or 0.0
     while taken < messages:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        got = queue.receive(10, wait_s=0)
         if not got:
             break
         taken += len(got)
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": BODY} for j in range(len(got))])
+        queue.delete_many(got)
+        send_batch(sqs, url, [BODY] * len(got))
     return 1000 * ((cpu_seconds(moto_pid) or 0.0) - before) / max(1, taken)
 
 

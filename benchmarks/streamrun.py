@@ -97,6 +97,11 @@ def captured_events(docs: list[BenchDoc], bucket: str, queue_url: str, chunk: in
     return bodies
 
 
+def send_batch(sqs: Any, queue_url: str, bodies: list[str]) -> None:
+    """Send up to ten ``bodies`` in one ``SendMessageBatch`` (the pipeline never sends: a benchmark's feed)."""
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
+
+
 class ShallowFeed(threading.Thread):
     """Sends ``bodies`` to the queue, ten a request, never more than ``depth`` ahead of ``done()``
     (what the service has indexed): a queue as deep as a stream that keeps up sees."""
@@ -116,9 +121,7 @@ class ShallowFeed(threading.Thread):
             room = min(10, self.depth - (self.sent - self.done()), len(self.bodies) - self.sent)
             if room < min(10, len(self.bodies) - self.sent):
                 return
-            batch = self.bodies[self.sent:self.sent + room]
-            self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)])
+            send_batch(self.sqs, self.queue_url, self.bodies[self.sent:self.sent + room])
             self.sent += room
 
     def run(self) -> None:

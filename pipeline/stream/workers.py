@@ -205,6 +205,12 @@ class _Slot:
     freed_at: float = 0.0  # when its last result came back (monotonic s)
 
 
+def _free_since(task: Task, slot: _Slot | None) -> float:
+    """When the task's worker was free for it (its clock's start): handed out, or the worker's
+    result before it, whichever is later."""
+    return max(task.submitted, slot.freed_at if slot is not None else 0.0)
+
+
 @dataclass
 class WorkerPool:
     """Actors with at most ``per_worker`` tasks each (at most ``LARGE_AT_ONCE`` unless the tasks are
@@ -321,11 +327,11 @@ class WorkerPool:
 
         name, task = self.outstanding.pop(ref)
         slot = self.slots.get(name)
-        began, now = task.submitted, time.monotonic()  # began: when its worker was free for it
-        if slot is not None:  # handed out, or the worker's result before it, if later
+        now = time.monotonic()
+        seconds = now - _free_since(task, slot)
+        if slot is not None:
             slot.load -= 1
-            began, slot.freed_at = max(task.submitted, slot.freed_at), now
-        seconds = now - began
+            slot.freed_at = now
         self.task_s = seconds if not self.task_s else self.task_s + TASK_S_WEIGHT * (seconds - self.task_s)
         try:
             result = ray.get(ref)
@@ -359,8 +365,7 @@ class WorkerPool:
         now = time.monotonic()
         for name, (ref, task) in oldest.items():
             slot = self.slots.get(name)
-            since = max(task.submitted, slot.freed_at if slot is not None else 0.0)
-            if ref in self.overdue or now - since <= self.task_deadline_s:
+            if ref in self.overdue or now - _free_since(task, slot) <= self.task_deadline_s:
                 continue
             self.overdue.add(ref)
             if slot is not None:
