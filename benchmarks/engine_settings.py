@@ -27,11 +27,11 @@ import random
 import time
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from benchmarks.geometry import Probe, probes, tally
 from benchmarks.report import write_summary
-from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, horizontal_lines
+from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, font_px, horizontal_lines, mincho
 from pipeline.devstack.samples import cjk_font
 from pipeline.engine.geometry import turn
 from pipeline.engine.quality import character_error_rate
@@ -50,6 +50,7 @@ VARIANTS = {
     "no-invert": {**DEFAULTS, "invert_pass": False},
     "jpn": {**DEFAULTS, "languages": "jpn"},
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
+    "adopted-invert": {**ADOPTED, "invert_pass": True},
     "jpn-latin": JPN_LATIN,
     "jpn-latin-400max": {**JPN_LATIN, "max_read_dpi": 400},
     "jpn-latin-300max": {**JPN_LATIN, "max_read_dpi": 300},
@@ -117,6 +118,53 @@ def fine_scan_probes(count: int, seed: int) -> list[Probe]:
     return out
 
 
+REVERSED_KINDS = ("reversed-black", "reversed-grey")
+REVERSED_HEADS = ("品名", "数量", "単価", "金額", "納期")
+
+
+def reversed_probes(count: int, seed: int) -> list[Probe]:
+    """Invoice pages whose table header is set white on a dark band (reversed out, as invoices,
+    forms and stamps print headings), in turn on black (``reversed-black``) and on a mid grey
+    (``reversed-grey``); its words: the header's own (a person and a company among them), then the
+    page's reference number, company and person in the ordinary lines around it."""
+    rng = random.Random(seed + 7)
+    out = []
+    for n in range(count):
+        number = 30000 + rng.randrange(69999)
+        company, person = rng.choice(COMPANIES), rng.choice(PEOPLE)
+        band_company, band_person = rng.choice([c for c in COMPANIES if c != company]), rng.choice(PEOPLE)
+        kind = REVERSED_KINDS[n % len(REVERSED_KINDS)]
+        lines = horizontal_lines(rng, number, company, person, 16)
+        image = Image.new("L", A4_PX[300], 255)
+        draw_lines(image, lines[:8], 300)
+        heading = f"{'  '.join(rng.sample(REVERSED_HEADS, 4))}  {band_company}  担当 {band_person}"
+        top = reversed_band(image, heading, 0 if kind == "reversed-black" else 96)
+        draw_lines_at(image, lines[8:], 300, top)
+        words = (str(number), company, person, band_company, band_person, *[h for h in REVERSED_HEADS if h in heading])
+        out.append(Probe(kind, PageInput(1, image=image, dpi=300, dpi_source="metadata"),
+                         "\n".join([*lines[:8], heading, *lines[8:]]), tuple(dict.fromkeys(words))))
+    return out
+
+
+def reversed_band(image: Image.Image, heading: str, fill: int) -> int:
+    """``heading`` in white on a band of grey ``fill`` across the page under its first eight
+    lines (at 300 DPI, 10 pt); the row under the band."""
+    size = font_px(300, 10)
+    top = round(300 * 0.6) + round(8 * font_px(300) * 1.5) + size
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((round(300 * 0.5), top - size // 2, image.width - round(300 * 0.5), top + size * 3 // 2), fill=fill)
+    draw.text((round(300 * 0.6), top), heading, font=mincho(size), fill=255)
+    return top + size * 3
+
+
+def draw_lines_at(image: Image.Image, lines: list[str], dpi: int, top: int) -> None:
+    """``lines`` as :func:`benchmarks.scanned.draw_lines` draws them, from row ``top`` down."""
+    size = font_px(dpi)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((round(dpi * 0.6), top + round(i * size * 1.5)), line, font=mincho(size), fill=0)
+
+
 def stage_for(variant: dict) -> OcrStage:
     """A stage set up with ``variant``'s settings (each its own warm engine)."""
     stage = OcrStage(Settings(**variant))
@@ -141,7 +189,7 @@ def run(args: argparse.Namespace) -> dict:
     names = [n for n in VARIANTS if n in args.variants.split(",")]
     stages = {name: stage_for(VARIANTS[name]) for name in names}
     pages = (probes(args.per_kind, 24, args.corpus_pages, args.seed) + english_probes(args.english, args.seed)
-             + fine_scan_probes(args.fine, args.seed))
+             + fine_scan_probes(args.fine, args.seed) + reversed_probes(args.reversed, args.seed))
     rows = []
     for n, probe in enumerate(pages):
         order = names[n % len(names):] + names[: n % len(names)]
@@ -167,7 +215,8 @@ def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> d
     for cell in totals.values():
         cell["speed_vs_defaults"] = round(cell["pages_per_s"] / base, 3) if base else None
     return {"command": f"python -m benchmarks.engine_settings --per-kind {args.per_kind} --corpus-pages "
-                       f"{args.corpus_pages} --english {args.english} --fine {args.fine} --seed {args.seed} "
+                       f"{args.corpus_pages} --english {args.english} --fine {args.fine} --reversed {args.reversed} "
+                       f"--seed {args.seed} "
                        f"--variants {args.variants}",
             "variants": {n: VARIANTS[n] for n in names}, "totals": totals, "by_kind": by}
 
@@ -197,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus-pages", type=int, default=24, help="pages of the harness corpus")
     parser.add_argument("--english", type=int, default=6, help="English-only pages")
     parser.add_argument("--fine", type=int, default=2, help="Mincho pages scanned at 600 DPI")
+    parser.add_argument("--reversed", type=int, default=2, help="invoice pages with a header reversed out")
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
     parser.add_argument("--out", type=Path, default=Path("out/engine_settings.json"))

@@ -52,7 +52,12 @@ class Settings(BaseSettings):
                     "never): 600-DPI pages 1.3-1.5x faster, as many words found; 300 lost names in 5-pt print.",
     )
     invert_pass: bool = Field(
-        False, description="Tesseract's inverted-line pass (weak lines read again as white on black; 9% slower)."
+        False, description="Tesseract's inverted-line pass on every page (weak lines read again as white on "
+                           "black; 9% slower); see invert_where_dark.",
+    )
+    invert_where_dark: bool = Field(
+        True, description="The inverted-line pass on pages with solid dark ground (a heading band, a stamp, "
+                          "header cells: where text is reversed out; without it such text is lost).",
     )
     lstm_dictionary: bool = Field(
         True, description="The LSTM's search guided by the word lists (Tesseract's lstm_use_matrix); off: not "

@@ -57,6 +57,11 @@ HOLE_MM = (4.0, 9.0)  # a punched hole's shadow is this wide (ISO 838: 6 mm), so
 HOLE_BAND_MM = 25.0  # ... and its centre lies this close to an edge
 HOLE_FILL = 0.6  # share of its bounding box a hole's shadow fills (a disc: 0.785)
 MM_PER_INCH = 25.4
+DARK_LEVEL = 128  # a pixel of the ~75-DPI reduction darker than this is dark (for a negative's share)
+GROUND_CONTRAST = 96  # ground: this many grey levels darker than the paper (a band of grey 140 on white is)
+SOLID_MM = 1.7  # dark this far across both ways is ground (a band, a box), not a stroke
+NEGATIVE_SHARE = 0.5  # more of the page than this dark: a negative (white on black)
+REVERSED_MM2 = 25.0  # this much solid ground: text may be reversed out on it (text pages: 0-16; a band: 800)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,51 @@ def ink_test(image: Image.Image, dpi: int, reductions: Reductions | None = None,
         area = ink_area_mm2(np.asarray(small) <= background - INK_CONTRAST, work_dpi)
     # else: too little ink to matter, or so much that it is text (or a picture) whatever its shape
     return InkReading(area < INK_MM2, round(area, 3), background, work_dpi, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class DarkGround:
+    """Where a page is dark ground rather than ink on paper: ``negative``, most of it (a negative
+    scan, white text on black); ``solid_mm2``, the area of dark patches ``SOLID_MM`` or more across
+    (a heading band, a stamp, a table's header cells: where text may be reversed out)."""
+
+    negative: bool
+    solid_mm2: float
+    seconds: float
+
+    @property
+    def may_hold_reversed_text(self) -> bool:
+        """Enough solid dark ground (``REVERSED_MM2``) that white text may be set on it."""
+        return self.solid_mm2 >= REVERSED_MM2
+
+
+def dark_ground(reductions: Reductions) -> DarkGround:
+    """The page's dark ground at ~``LOOK_DPI`` (its outer ``EDGE_CROP`` left out): a stroke's
+    pixel of text is dark too, but no 1.7 mm square of it is dark all over, where a band behind
+    reversed-out text is (:func:`eroded`; ~2 ms an A4 page on the reduction the first look made)."""
+    started = time.perf_counter()
+    small, dpi = inner(*reductions.at(LOOK_DPI))
+    pixels = np.asarray(small)
+    ground = pixels < background_level(small.histogram()) - GROUND_CONTRAST
+    px_mm = MM_PER_INCH / dpi
+    solid = int(np.count_nonzero(eroded(ground, max(2, round(SOLID_MM / px_mm)))))
+    negative = np.count_nonzero(pixels < DARK_LEVEL) > NEGATIVE_SHARE * pixels.size
+    return DarkGround(bool(negative), round(solid * px_mm**2, 2), time.perf_counter() - started)
+
+
+def eroded(mask: np.ndarray, side: int) -> np.ndarray:
+    """Where a ``side`` x ``side`` square of ``mask`` is set all over (one pixel a square, at its
+    top left): ``mask`` and-ed with itself shifted, along the rows, then down the columns."""
+    width, height = mask.shape[1] - side + 1, mask.shape[0] - side + 1
+    if width < 1 or height < 1:
+        return np.zeros((0, 0), bool)
+    rows = mask[:, :width].copy()
+    for k in range(1, side):
+        rows &= mask[:, k:k + width]
+    square = rows[:height].copy()
+    for k in range(1, side):
+        square &= rows[k:k + height]
+    return square
 
 
 def page_share(reductions: Reductions) -> float:

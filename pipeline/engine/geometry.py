@@ -117,6 +117,13 @@ def turn(image: Image.Image, degrees: int) -> Image.Image:
     return image.transpose(_TURNS[degrees % 360]) if degrees % 360 else image
 
 
+def inverted(image: Image.Image) -> Image.Image:
+    """The page in grey with black and white swapped (a negative scan made positive)."""
+    from PIL import ImageOps
+
+    return ImageOps.invert(image if image.mode == "L" else image.convert("L"))
+
+
 def _ink_points(reductions: Reductions, at_dpi: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column coordinates of the dark pixels of the page reduced to ~``at_dpi``."""
     small, _ = reductions.at(at_dpi)

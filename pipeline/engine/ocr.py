@@ -94,6 +94,7 @@ class Engine:
         self._vertical_api = None
         self._osd_api = None
         self._latin_api = None
+        self._inverting = invert
 
     @property
     def reads_vertical(self) -> bool:
@@ -109,6 +110,22 @@ class Engine:
     def reads_latin(self) -> bool:
         """Whether this engine reads lines of Latin script again with a Latin reader."""
         return bool(self._latin_language)
+
+    def invert_lines(self, on: bool) -> None:
+        """Turn Tesseract's inverted-line pass on or off for the pages that follow, in every reader
+        loaded (and those loaded later): the stage turns it on for a page with dark ground that may
+        hold reversed-out text (:func:`pipeline.engine.blank.dark_ground`). With several reading
+        languages (``jpn+eng``) it reaches the first; the others keep what they were started with."""
+        if on == self._inverting:
+            return
+        self._inverting = on
+        for api in (self._api, self._vertical_api, self._latin_api):
+            if api is not None:
+                api.SetVariable("tessedit_do_invert", "1" if on else "0")
+
+    def _reader_variables(self) -> dict[str, str]:
+        """A one-language reader's variables, its inverted-line pass as the engine's is now."""
+        return {**self.one_language_variables, "tessedit_do_invert": "1" if self._inverting else "0"}
 
     def load_readers(self) -> None:
         """Load the vertical and Latin readers and OSD now (``validate`` does: a broken file
@@ -128,7 +145,7 @@ class Engine:
 
             self._vertical_api = tesserocr.PyTessBaseAPI(
                 path=self.tessdata, lang=self._vertical_language, psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT,
-                variables=self.one_language_variables,
+                variables=self._reader_variables(),
             )
         return self._vertical_api
 
@@ -139,7 +156,7 @@ class Engine:
 
             self._latin_api = tesserocr.PyTessBaseAPI(
                 path=self.tessdata, lang=self._latin_language, psm=tesserocr.PSM.RAW_LINE,
-                variables=self.one_language_variables,
+                variables=self._reader_variables(),
             )
         return self._latin_api
 

@@ -19,12 +19,15 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import NamedTuple, Protocol
 
-from pipeline.engine.blank import InkReading, ink_test
+from PIL import Image
+
+from pipeline.engine.blank import DarkGround, InkReading, dark_ground, ink_test
 from pipeline.engine.documents import OpenedDocument, at_most
-from pipeline.engine.geometry import Reductions
+from pipeline.engine.geometry import Reductions, inverted
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
 from pipeline.engine.textclean import clean_text
@@ -39,11 +42,11 @@ log = logging.getLogger("ocr_cluster.stage")
 READING_SETTINGS = (
     "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
     "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
-    "lstm_dictionary", "retry_certainty", "latin_reader",
+    "lstm_dictionary", "retry_certainty", "latin_reader", "invert_where_dark",
 )
 # Reading settings added after readings were stored, with the value those readings were made at:
 # such a setting enters the stamp only when set otherwise, so adding one keeps earlier stamps.
-LATER_READING_SETTINGS = {"latin_reader": ""}
+LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False}
 
 
 class EngineStamp(NamedTuple):
@@ -145,16 +148,18 @@ class OcrStage:
         image, dpi = at_most(page_input.image, page_input.dpi or self.settings.dpi, self.settings.max_read_dpi)
         decode_s += time.perf_counter() - started  # a finer scan's reduction is part of preparing its pixels
         reductions = Reductions(image, dpi)  # made once, for the ink test and the skew estimate
+        image, reductions, ground = positive(image, reductions)
         ink = ink_test(image, dpi, reductions) if self.settings.skip_blank else None
         if ink is not None and ink.blank:
             image.close()
             return blank_page(page_input, decode_s, dpi, ink)
+        self.engine.invert_lines(self.settings.invert_pass
+                                 or (self.settings.invert_where_dark and ground.may_hold_reversed_text))
         reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry, reductions)
         started = time.perf_counter()
         text = clean_text(reading.text)
         geometry = {k: round(v, 4) for k, v in reading.seconds.items() if k != "ocr_s"}
-        if ink is not None:
-            geometry["ink_s"] = round(ink.seconds, 4)
+        geometry["ink_s"] = round(ground.seconds + (ink.seconds if ink is not None else 0.0), 4)  # both look at ink
         result = PageResult(
             page=page_input.page,
             text=text,
@@ -165,7 +170,8 @@ class OcrStage:
             clean_s=time.perf_counter() - started,
             width=image.width,
             height=image.height,
-            warning="; ".join(filter(None, (page_input.warning, reading.warning))),
+            warning="; ".join(filter(None, (page_input.warning, NEGATIVE_WARNING if ground.negative else "",
+                                            reading.warning))),
             dpi=dpi,
             dpi_source=page_input.dpi_source or "setting",
             rotation=reading.rotation,
@@ -205,6 +211,21 @@ def reading_stamp(settings: Settings, engine_version: str, languages: str, verti
                  **{name: getattr(settings, name) for name in READING_SETTINGS
                     if getattr(settings, name) != LATER_READING_SETTINGS.get(name, ...)}}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+
+
+NEGATIVE_WARNING = "read as a negative: white on black, made black on white"
+
+
+def positive(image: Image.Image, reductions: Reductions) -> tuple[Image.Image, Reductions, DarkGround]:
+    """The page as black on white, its reductions, and its dark ground: a negative scan (most of
+    the page dark, :func:`~pipeline.engine.blank.dark_ground`) is inverted, else the ink test
+    finds no ink darker than its black paper and calls it blank."""
+    ground = dark_ground(reductions)
+    if not ground.negative:
+        return image, reductions, ground
+    flipped = inverted(image)
+    again = Reductions(flipped, reductions.dpi)
+    return flipped, again, replace(dark_ground(again), negative=True)
 
 
 def blank_page(page_input: PageInput, decode_s: float, dpi: int, ink: InkReading) -> PageResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -134,3 +135,64 @@ def test_the_setting_turns_the_lookup_off() -> None:
 
     assert warm_stage(Settings(reuse_duplicates=False)).prior is None
     assert isinstance(warm_stage(Settings()).prior, OpenSearchReadings)
+
+
+def test_dark_ground_is_a_band_or_a_negative_never_the_text_of_a_page() -> None:
+    """Text pages of every scanned kind show no solid dark ground; a heading band does (its area
+    about the band's, less its reversed-out letters); a negative is most of its page dark."""
+    from benchmarks.engine_settings import reversed_probes
+    from pipeline.engine.blank import REVERSED_MM2, dark_ground
+    from pipeline.engine.geometry import inverted
+
+    stage = OcrStage(Settings())
+    for page in scanned_pages(lines=6):
+        with stage.open(page.data) as doc:
+            decoded = doc.page(1)
+            ground = dark_ground(Reductions(decoded.image, decoded.dpi or 300))
+        assert ground.solid_mm2 < REVERSED_MM2 and not ground.negative, (page.kind, ground)
+    for probe in reversed_probes(2, 5):
+        ground = dark_ground(Reductions(probe.page.image, 300))
+        assert ground.may_hold_reversed_text and 400 < ground.solid_mm2 < 1400 and not ground.negative, ground
+        assert dark_ground(Reductions(inverted(probe.page.image), 300)).negative
+
+
+def test_eroded_keeps_only_squares_set_all_over() -> None:
+    from pipeline.engine.blank import eroded
+
+    mask = np.zeros((8, 10), bool)
+    mask[1:5, 2:7] = True  # 4 x 5: squares of 3 fit 2 x 3 ways
+    mask[6, :] = True  # a line one pixel thick: none
+    assert eroded(mask, 3).sum() == 6 and eroded(mask, 3)[1, 2] and eroded(mask, 5).sum() == 0
+
+
+@pytest.fixture(scope="module")
+def reversed_pages() -> list:
+    from benchmarks.engine_settings import reversed_probes
+
+    return reversed_probes(2, 9)
+
+
+def _read(stage: OcrStage, image: Image.Image) -> tuple[str, str]:
+    from pipeline.models import PageInput
+
+    result = stage.recognise(PageInput(1, image=image.copy(), dpi=300, dpi_source="metadata"))
+    return "".join(result.text.split()), result.warning
+
+
+def test_a_heading_reversed_out_on_a_dark_band_is_read(reversed_pages: list) -> None:
+    """White on black and on mid grey: the band's words are found with the settings as they ship,
+    lost without the inverted-line pass the band turns on (what happened before it)."""
+    ships, never = OcrStage(Settings()), OcrStage(Settings(invert_where_dark=False))
+    for probe in reversed_pages:
+        text, _ = _read(ships, probe.page.image)
+        assert [w for w in probe.words if w not in text] == [], (probe.kind, text)
+    text, _ = _read(never, reversed_pages[0].page.image)
+    assert [w for w in reversed_pages[0].words[3:] if w not in text], text  # the band's words were lost
+
+
+def test_a_negative_scan_is_read_black_on_white_not_called_blank(reversed_pages: list) -> None:
+    from pipeline.engine.geometry import inverted
+
+    probe = reversed_pages[0]
+    text, warning = _read(OcrStage(Settings()), inverted(probe.page.image))
+    assert [w for w in probe.words if w not in text] == [] and "negative" in warning, (text, warning)
