@@ -60,7 +60,8 @@ MM_PER_INCH = 25.4
 DARK_LEVEL = 128  # a pixel of the ~75-DPI reduction darker than this is dark (for a negative's share)
 GROUND_CONTRAST = 96  # ground: this many grey levels darker than the paper (a band of grey 140 on white is)
 SOLID_MM = 1.7  # dark this far across both ways is ground (a band, a box), not a stroke
-NEGATIVE_SHARE = 0.5  # more of the page than this dark: a negative (white on black)
+NEGATIVE_SHARE = 0.5  # more of the page than this dark: a negative (white on black) ...
+PAPER_SHARE = 0.05  # ... unless this much of it is light ground: paper lying on a dark platen
 REVERSED_MM2 = 25.0  # this much solid ground: text may be reversed out on it (text pages: 0-16; a band: 800)
 
 
@@ -98,8 +99,8 @@ def ink_test(image: Image.Image, dpi: int, reductions: Reductions | None = None,
 
 @dataclass(frozen=True)
 class DarkGround:
-    """Where a page is dark ground rather than ink on paper: ``negative``, most of it (a negative
-    scan, white text on black); ``solid_mm2``, the area of dark patches ``SOLID_MM`` or more across
+    """Where a page is dark ground rather than ink on paper: ``negative``, most of it and no paper
+    in it (a negative scan, white text on black); ``solid_mm2``, the area of dark patches ``SOLID_MM`` or more across
     (a heading band, a stamp, a table's header cells: where text may be reversed out)."""
 
     negative: bool
@@ -121,9 +122,17 @@ def dark_ground(reductions: Reductions) -> DarkGround:
     pixels = np.asarray(small)
     ground = pixels < background_level(small.histogram()) - GROUND_CONTRAST
     px_mm = MM_PER_INCH / dpi
-    solid = int(np.count_nonzero(eroded(ground, max(2, round(SOLID_MM / px_mm)))))
-    negative = np.count_nonzero(pixels < DARK_LEVEL) > NEGATIVE_SHARE * pixels.size
+    side = max(2, round(SOLID_MM / px_mm))
+    solid = int(np.count_nonzero(eroded(ground, side)))
+    negative = np.count_nonzero(pixels < DARK_LEVEL) > NEGATIVE_SHARE * pixels.size and not _paper_in(pixels, side)
     return DarkGround(bool(negative), round(solid * px_mm**2, 2), time.perf_counter() - started)
+
+
+def _paper_in(pixels: np.ndarray, side: int) -> bool:
+    """Whether a mostly dark page holds paper: light ground (``PAPER_SHARE`` of it in squares light
+    all over), as a slip or a receipt scanned on a flatbed with its lid open lies on black. A
+    negative's light pixels are its letters' strokes, which fill no such square."""
+    return np.count_nonzero(eroded(pixels >= DARK_LEVEL, side)) > PAPER_SHARE * pixels.size
 
 
 def eroded(mask: np.ndarray, side: int) -> np.ndarray:

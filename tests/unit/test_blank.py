@@ -4,6 +4,7 @@ and benchmark pages are not; and the stage gives a blank page no engine call, a 
 from __future__ import annotations
 
 import logging
+import random
 
 import numpy as np
 import pytest
@@ -196,3 +197,17 @@ def test_a_negative_scan_is_read_black_on_white_not_called_blank(reversed_pages:
     probe = reversed_pages[0]
     text, warning = _read(OcrStage(Settings()), inverted(probe.page.image))
     assert [w for w in probe.words if w not in text] == [] and "negative" in warning, (text, warning)
+
+
+def test_a_slip_on_a_dark_platen_is_read_as_it_is_not_as_a_negative() -> None:
+    """A receipt scanned with the lid open lies on black that is most of the page: it holds paper,
+    so it is no negative; its words are read."""
+    from benchmarks.scanned import A4_PX, draw_lines, horizontal_lines
+
+    lines = horizontal_lines(random.Random(3), 6021, "若葉食品", "中村由美", 8)
+    slip = Image.new("L", (1300, 1000), 255)
+    draw_lines(slip, [line[:22] for line in lines], 300)
+    page = Image.new("L", A4_PX[300], 20)
+    page.paste(slip, (500, 900))
+    text, warning = _read(OcrStage(Settings()), page)
+    assert "negative" not in warning and all(w in text for w in ("委託者", "若葉食品", "中村由美")), (warning, text)
