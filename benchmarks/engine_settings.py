@@ -6,7 +6,7 @@ once per variant of the engine's settings, in one process on one core, page by p
 distinctive words read, seconds a page; per variant: pages/s on one core, and its ratio to
 Tesseract's defaults. Quoted in ``docs/benchmarks.md``, never asserted::
 
-    python -m benchmarks.engine_settings [--per-kind 2] [--corpus-pages 24] [--english 6]
+    python -m benchmarks.engine_settings [--per-kind 2] [--corpus-pages 24] [--english 6] [--reversed 2]
 
 Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`; ``adopted`` is the
 settings as they ship, ``Settings``' own defaults, so it never drifts from them): the reading
@@ -16,8 +16,9 @@ scanned finer is reduced to it first), the LSTM's word lists (``OCR_LSTM_DICTION
 certainty under which a stretch is read again by the other language (``OCR_RETRY_CERTAINTY``), and
 ``jpn`` alone with its lines of Latin script read again by ``eng`` (``OCR_LATIN_LANGUAGE``).
 Pages: the scanned kinds of :mod:`benchmarks.scanned`, the harness corpus, English-only invoices
-(where every word of four letters or more counts, to see what ``jpn`` alone loses of English) and
-Mincho pages scanned at 600 DPI.
+(where every word of four letters or more counts, to see what ``jpn`` alone loses of English),
+Mincho pages scanned at 600 DPI, and invoices whose table header is reversed out (white on a
+dark band: what the inverted-line pass is for, and what turning it off everywhere lost).
 """
 
 from __future__ import annotations
