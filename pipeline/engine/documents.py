@@ -18,6 +18,11 @@ pages (measured on A4 Mincho pages: CER 63% without, 0.0% with). It comes, in th
 A DPI is not credible outside 70-2400, nor when it makes the page larger than an A0 sheet, nor
 when a low value (72 and 96 are what cameras and screens write) makes it larger than
 :data:`LOW_DPI_MAX_INCHES`.
+
+An image page is read the way a viewer shows it: its EXIF / TIFF Orientation tag (phone scan
+apps and some MFPs store the pixels sideways with Orientation 6 or 8) is applied before anything
+else sees the page, frame by frame, with the page's warning saying so. An unreadable tag leaves
+the page as stored.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from PIL import Image, ImageFile
+from PIL import ExifTags, Image, ImageFile
 
 from pipeline import errors
 from pipeline.engine.pdf import open_pdf, pdf_page
@@ -102,9 +107,7 @@ class OpenedDocument:
         """Page ``number`` (1-based), decoded or rasterised now."""
         if self._pdf is not None:
             return pdf_page(self._pdf, number, self._dpi, self._max_pixels)
-        frame, warning = square_pixels(_image_frame(self._image, number, self._max_pixels))
-        resolution = image_resolution(frame)
-        return PageInput(number, image=frame, warning=warning, dpi=resolution.dpi, dpi_source=resolution.source)
+        return _image_page(self._image, number, self._max_pixels)
 
     def pages(self) -> Iterator[PageInput]:
         """Every page in order, one at a time."""
@@ -149,13 +152,31 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
         )
 
 
-def _image_frame(image: Image.Image | None, number: int, max_pixels: int) -> Image.Image:
+def _image_page(image: Image.Image | None, number: int, max_pixels: int) -> PageInput:
+    """Frame ``number`` of a decoded image as a page: turned upright by its orientation tag, then
+    with square pixels (in that order: a quarter turn swaps which axis is the coarse one)."""
+    assert image is not None
+    frame, orientation = _image_frame(image, number, max_pixels)
+    decoded_upright = orientation_tag(image) != orientation  # Pillow took the tag off as it turned it
+    frame, turned = upright(frame, orientation, decoded_upright)
+    frame, stretched = square_pixels(frame)
+    resolution = image_resolution(frame)
+    warning = "; ".join(filter(None, (turned, stretched)))
+    return PageInput(number, image=frame, warning=warning, dpi=resolution.dpi, dpi_source=resolution.source)
+
+
+def _image_frame(image: Image.Image | None, number: int, max_pixels: int) -> tuple[Image.Image, int]:
+    """Frame ``number``, decoded, and the orientation tag it was stored with. The tag is read before
+    the pixels are: Pillow turns a TIFF frame by its tag as it decodes it, and takes the tag off."""
     assert image is not None
     try:
-        if number > 1:
-            image.seek(number - 1)
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(number - 1)  # page 1 after page 2 as well
         _check_pixels(image.size, max_pixels)
-        if image.mode not in ("1", "L", "RGB"):
+        orientation = orientation_tag(image)
+        if image.mode.startswith(("I", "F")):
+            frame = _eight_bit(image)
+        elif image.mode not in ("1", "L", "RGB"):
             frame = _flatten(image)
         elif getattr(image, "n_frames", 1) == 1:
             image.load()  # the only frame: no copy of its pixels
@@ -169,7 +190,20 @@ def _image_frame(image: Image.Image | None, number: int, max_pixels: int) -> Ima
         raise errors.ImageTooLarge(str(exc)) from None
     except Exception as exc:
         raise errors.CorruptDocument(f"page {number} cannot be decoded: {exc}") from None
-    return frame
+    return frame, orientation
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16- or 32-bit grey page (scanners' archival setting) as 8-bit grey, its levels scaled:
+    Pillow's own conversion clips every level over 255 to white, and a 16-bit page's text was lost."""
+    import numpy as np
+
+    levels = np.asarray(image).astype(np.float64)
+    top = float(levels.max(initial=0.0))  # its own brightest, not 65535: 12-bit scanners fill 0-4095
+    scale = 255.0 / top if top > 255 else 1.0  # a page of 8-bit levels in a wider mode stays as it is
+    grey = Image.fromarray(np.clip(levels * scale + 0.5, 0, 255).astype(np.uint8), "L")
+    grey.info = dict(image.info)  # its resolution
+    return grey
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -179,6 +213,52 @@ def _flatten(image: Image.Image) -> Image.Image:
     background.paste(rgba, mask=rgba.getchannel("A"))
     background.info = dict(image.info)  # its resolution
     return background
+
+
+_TRANSPOSES = {  # EXIF Orientation -> what turns the stored pixels the way a viewer shows them
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_QUARTER_TURNS = (5, 6, 7, 8)  # the stored rows become columns
+_ORIENTATION_INFO = ("exif", "xmp", "XML:com.adobe.xmp", "Raw profile type exif")  # where a tag can hide
+
+
+def orientation_tag(image: Image.Image) -> int:
+    """The current frame's EXIF / TIFF Orientation (2-8: the page is stored turned or mirrored), or 1
+    when it has none, when it is none of the eight, or when the EXIF block cannot be read: a broken
+    tag must not cost the page, which is then read as stored."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return int(value) if value in _TRANSPOSES else 1
+    except Exception:  # Pillow raises many types for a malformed EXIF block
+        return 1
+
+
+def upright(image: Image.Image, orientation: int, decoded_upright: bool = False) -> tuple[Image.Image, str]:
+    """The page turned the way its orientation tag says a viewer shows it, and a warning saying so.
+
+    Read as stored, a page saved sideways with Orientation 6 lies on its side, and only the costly
+    orientation detection (~0.6 s and a second reading) may save it. A quarter turn swaps the x and
+    y DPI (a 204 x 98 DPI fax stored sideways is 98 x 204 upright). The turned page carries no tag
+    any more, so nothing turns it twice. ``decoded_upright``: Pillow turned the pixels already as
+    it decoded them (it does for TIFF), but left the DPI as stored.
+    """
+    method = _TRANSPOSES.get(orientation)
+    if method is None:
+        return image, ""
+    turned = image
+    if not decoded_upright:
+        turned = image.transpose(method)
+        turned.info = {k: v for k, v in image.info.items() if k not in _ORIENTATION_INFO}
+    x_dpi, y_dpi = metadata_dpi(image)
+    if x_dpi and orientation in _QUARTER_TURNS:
+        turned.info["dpi"] = (y_dpi, x_dpi)
+    return turned, f"turned by its orientation tag ({orientation})"
 
 
 ASSUMED_DPI = 300

@@ -218,3 +218,124 @@ def test_a_scan_reads_the_way_a_viewer_shows_it(case: str) -> None:
     assert _mean_difference(image, _rendered(data)) < 1
     if case != "image mask":
         assert _ink_box(image) == _ink_box(page.convert("L"))  # dark text on white, where it was written
+
+
+_STORED_AS = {  # Orientation -> how a camera stores an upright page that carries it
+    3: Image.Transpose.ROTATE_180,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def _upright_page() -> Image.Image:
+    """A portrait page with text near its top-left corner, so a page read sideways or flipped shows."""
+    page = Image.new("L", (900, 1200), 255)
+    page.paste(render_page(["請求書 No. 4711", "Invoice total 4,500 JPY"], width=800), (40, 60))
+    return page
+
+
+def _with_orientation(image: Image.Image, fmt: str, orientation: int | None = None, exif: bytes = b"",
+                      **options: object) -> bytes:
+    """``image`` saved in ``fmt`` with an EXIF block carrying ``orientation`` (or the raw ``exif``)."""
+    import io
+
+    if orientation is not None:
+        tags = Image.Exif()
+        tags[274] = orientation
+        exif = tags.tobytes()
+    buf = io.BytesIO()
+    image.save(buf, fmt, exif=exif, **options)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "orientation"),
+    [("JPEG", 6), ("JPEG", 8), ("JPEG", 3), ("JPEG", 5), ("PNG", 6), ("WEBP", 8)],
+)
+def test_a_page_stored_sideways_opens_as_a_viewer_shows_it(fmt: str, orientation: int) -> None:
+    page = _upright_page()
+    data = _with_orientation(page.transpose(_STORED_AS[orientation]), fmt, orientation, dpi=(300, 300))
+    with opened(data) as doc:
+        read = doc.page(1)
+    assert read.image.size == page.size
+    assert _mean_difference(read.image.convert("L"), page) < 3  # the same pixels, up to JPEG's loss
+    ink, upright_ink = _ink_box(read.image.convert("L")), _ink_box(page)  # the text in its corner
+    assert all(abs(a - b) <= 3 for a, b in zip(ink, upright_ink, strict=True)), (ink, upright_ink)
+    assert read.warning == f"turned by its orientation tag ({orientation})"
+    if fmt != "WEBP":  # WebP carries no DPI
+        assert (read.dpi, read.dpi_source) == (300, "metadata")
+
+
+def test_every_frame_of_a_tiff_is_turned_by_its_own_tag() -> None:
+    page = _upright_page()
+    frames = [page, page.transpose(_STORED_AS[6]), page.transpose(_STORED_AS[8])]
+    for frame, orientation in zip(frames[1:], (6, 8), strict=True):
+        frame.encoderinfo = {"tiffinfo": {274: orientation}}  # Pillow writes an appended frame's own tags
+    with opened(encode(frames, "TIFF")) as doc:
+        pages = list(doc.pages())
+    assert [p.warning for p in pages] == ["", "turned by its orientation tag (6)", "turned by its orientation tag (8)"]
+    assert all(p.image.size == page.size and _mean_difference(p.image, page) == 0 for p in pages)
+
+
+@pytest.mark.parametrize("compression", ["raw", "group4"])  # Pillow's own decoder, and libtiff's
+def test_a_fax_stored_sideways_swaps_its_dpi_before_its_pixels_are_made_square(compression: str) -> None:
+    fax = Image.new("1", (1728, 1100), 1)  # 204 x 98 DPI upright: its rows are the fine axis
+    fax.paste(0, (100, 100, 900, 140))
+    data = _with_orientation(fax.transpose(_STORED_AS[6]), "TIFF", dpi=(98, 204), tiffinfo={274: 6},
+                             compression=compression)
+    with opened(data) as doc:
+        read = doc.page(1)
+    assert read.image.size == (1728, round(1100 * 204 / 98))
+    assert read.warning == "turned by its orientation tag (6); pixels made square (204 x 98 dpi stretched to 204)"
+    assert (read.dpi, read.dpi_source) == (204, "metadata")
+
+
+@pytest.mark.parametrize(
+    ("orientation", "exif"),
+    [
+        (0, b""),
+        (99, b""),
+        (None, b"Exif\x00\x00garbage, no TIFF header"),
+        (None, b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff"),  # an IFD that claims 65535 entries
+    ],
+    ids=["orientation-0", "orientation-99", "garbage", "truncated-ifd"],
+)
+def test_a_broken_orientation_tag_leaves_the_page_as_stored(orientation: int | None, exif: bytes) -> None:
+    stored = _upright_page().transpose(_STORED_AS[6])
+    data = _with_orientation(stored, "JPEG", orientation, exif, dpi=(300, 300))
+    with opened(data) as doc:
+        read = doc.page(1)
+        assert read.image.size == stored.size  # the only frame is the decoder's own: compared before it closes
+        assert _mean_difference(read.image, stored) < 3
+    assert read.warning == ""
+    assert (read.dpi, read.dpi_source) == (300, "metadata")
+
+
+@pytest.mark.parametrize(("fmt", "bits"), [("PNG", 16), ("TIFF", 16), ("TIFF", 12)])
+def test_a_16_bit_grey_scan_keeps_its_levels(fmt: str, bits: int) -> None:
+    """Archival scans store 16 bits a pixel (or 12, in 16): the page opens as 8-bit grey with its
+    text dark and its paper white. Pillow's own conversion clipped every level over 255 to white."""
+    import io
+
+    import numpy as np
+
+    page = Image.new("L", (400, 300), 255)
+    page.paste(60, (50, 100, 350, 140))  # a grey bar: a stroke's edge, a faint character
+    wide = (np.asarray(page).astype(np.uint16) * ((2**bits - 1) // 255)).astype(np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(wide).save(buf, fmt, dpi=(300, 300))
+    with OpenedDocument(buf.getvalue(), 10**8, 10, 300) as doc:
+        opened = doc.page(1)
+        levels = np.asarray(opened.image.convert("L"))
+    assert abs(int(levels[120, 200]) - 60) <= 3 and levels[20, 20] > 250 and opened.dpi == 300, levels[120, 200]
+
+
+def test_the_pages_of_a_tiff_open_in_any_order() -> None:
+    import io
+
+    frames = [Image.new("L", (200 + 10 * n, 100), 255) for n in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    with OpenedDocument(buf.getvalue(), 10**8, 10, 300) as doc:
+        assert [doc.page(n).image.width for n in (2, 1, 3, 1)] == [210, 200, 220, 200]
