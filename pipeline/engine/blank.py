@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from pipeline.engine.geometry import ANALYSIS_DPI, Reductions, reductions_of
+from pipeline.engine.geometry import ANALYSIS_DPI, SOLID_MM, Reductions, eroded, reductions_of
 
 WORK_DPI = 150
 EDGE_CROP = 0.015  # of each side
@@ -59,7 +59,6 @@ HOLE_FILL = 0.6  # share of its bounding box a hole's shadow fills (a disc: 0.78
 MM_PER_INCH = 25.4
 DARK_LEVEL = 128  # a pixel of the ~75-DPI reduction darker than this is dark (for a negative's share)
 GROUND_CONTRAST = 96  # ground: this many grey levels darker than the paper (a band of grey 140 on white is)
-SOLID_MM = 1.7  # dark this far across both ways is ground (a band, a box), not a stroke
 NEGATIVE_SHARE = 0.5  # more of the page than this dark: a negative (white on black) ...
 PAPER_SHARE = 0.05  # ... unless this much of it is light ground: paper lying on a dark platen
 REVERSED_MM2 = 25.0  # this much solid ground: text may be reversed out on it (text pages: 0-16; a band: 800)
@@ -133,21 +132,6 @@ def _paper_in(pixels: np.ndarray, side: int) -> bool:
     all over), as a slip or a receipt scanned on a flatbed with its lid open lies on black. A
     negative's light pixels are its letters' strokes, which fill no such square."""
     return np.count_nonzero(eroded(pixels >= DARK_LEVEL, side)) > PAPER_SHARE * pixels.size
-
-
-def eroded(mask: np.ndarray, side: int) -> np.ndarray:
-    """Where a ``side`` x ``side`` square of ``mask`` is set all over (one pixel a square, at its
-    top left): ``mask`` and-ed with itself shifted, along the rows, then down the columns."""
-    width, height = mask.shape[1] - side + 1, mask.shape[0] - side + 1
-    if width < 1 or height < 1:
-        return np.zeros((0, 0), bool)
-    rows = mask[:, :width].copy()
-    for k in range(1, side):
-        rows &= mask[:, k:k + width]
-    square = rows[:height].copy()
-    for k in range(1, side):
-        square &= rows[k:k + height]
-    return square
 
 
 def page_share(reductions: Reductions) -> float:

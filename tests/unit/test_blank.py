@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import random
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -155,15 +154,6 @@ def test_dark_ground_is_a_band_or_a_negative_never_the_text_of_a_page() -> None:
         ground = dark_ground(Reductions(probe.page.image, 300))
         assert ground.may_hold_reversed_text and 400 < ground.solid_mm2 < 1400 and not ground.negative, ground
         assert dark_ground(Reductions(inverted(probe.page.image), 300)).negative
-
-
-def test_eroded_keeps_only_squares_set_all_over() -> None:
-    from pipeline.engine.blank import eroded
-
-    mask = np.zeros((8, 10), bool)
-    mask[1:5, 2:7] = True  # 4 x 5: squares of 3 fit 2 x 3 ways
-    mask[6, :] = True  # a line one pixel thick: none
-    assert eroded(mask, 3).sum() == 6 and eroded(mask, 3)[1, 2] and eroded(mask, 5).sum() == 0
 
 
 @pytest.fixture(scope="module")
