@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     deskew_min_deg: float = Field(
         1.0, ge=0, le=10, description="Pages skewed by this much or more are straightened first (0: never)."
     )
-    deskew_max_deg: float = Field(12.0, gt=0, le=30, description="The widest skew looked for.")
+    deskew_max_deg: float = Field(
+        20.0, gt=0, le=30, description="The widest skew looked for (hand-fed slips lie at 15-20 degrees)."
+    )
     weak_confidence: float = Field(
         60.0, ge=0, le=100, description="A first reading under this mean confidence tries orientation passes."
     )

@@ -5,10 +5,10 @@ The skew is measured the way Leptonica's ``pixFindSkewSweep`` does, on a page re
 the paper, not the text) are projected onto rows (and onto columns, for vertical Japanese) along a
 sweep of angles, and the angle whose profile has the sharpest edges (the largest sum of squared
 differences between neighbouring bins) is the one the lines or columns run at. A sweep of
-±12 degrees at 1 degree, then ±1 at 0.1, costs ~4 CPU ms an A4 page on the reduction the ink test
-made (~0.2% of recognising it; ~10 ms before the two shared it and the angles were projected
-together, the same angles); a page found skewed is measured again at ~150 DPI (±0.5 at 0.05),
-which puts the angle within 0.2 degree on pages skewed up to 12 degrees
+±20 degrees at 1 degree (a hand-fed slip or receipt lies at 15-20; at ±12 a page at 15 was
+measured at 5 and read nothing), then ±1 at 0.1, costs ~6 CPU ms an A4 page on the reduction the
+ink test made (~0.4% of recognising it; ±12 took ~4.5); a page found skewed is measured again at
+~150 DPI (±0.5 at 0.05), which puts the angle within 0.2 degree on pages skewed up to 19 degrees
 (``tests/unit/test_geometry.py``). A skewed page is turned back bicubically: bilinear lost a line
 in 24 at 6 degrees. Tesseract's own deskew angle (from its layout analysis) is right up to ~6
 degrees, but beyond its lines break up: at 8-10 degrees it read nothing.
@@ -74,7 +74,7 @@ def _grey_reduced(image: Image.Image, factor: int) -> Image.Image:
 
 
 def estimate_skew(
-    image: Image.Image, dpi: int, limit_deg: float = 12.0, reductions: Reductions | None = None
+    image: Image.Image, dpi: int, limit_deg: float = 20.0, reductions: Reductions | None = None
 ) -> float:
     """The angle (degrees, counter-clockwise) the page's lines or columns run at; 0.0 if none.
 

@@ -80,7 +80,7 @@ def test_pdf_pages_carry_their_render_or_scan_dpi() -> None:
 
 
 @pytest.mark.parametrize("kind", ["upright-300", "vertical"])
-@pytest.mark.parametrize("angle", [-10.0, -6.0, -2.5, 1.5, 3.7, 7.7, 12.0])
+@pytest.mark.parametrize("angle", [-17.0, -10.0, -6.0, -2.5, 1.5, 3.7, 7.7, 12.0, 15.0, 19.0])
 def test_the_skew_is_found_within_a_fifth_of_a_degree(kind: str, angle: float) -> None:
     page = _decoded(scanned.scanned_pages((kind,), lines=12)[0].data)
     skewed = page.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
