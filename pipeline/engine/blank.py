@@ -99,8 +99,8 @@ def ink_test(image: Image.Image, dpi: int, reductions: Reductions | None = None,
 @dataclass(frozen=True)
 class DarkGround:
     """Where a page is dark ground rather than ink on paper: ``negative``, most of it and no paper
-    in it (a negative scan, white text on black); ``solid_mm2``, the area of dark patches ``SOLID_MM`` or more across
-    (a heading band, a stamp, a table's header cells: where text may be reversed out)."""
+    in it (a negative scan, white text on black); ``solid_mm2``, the area of dark patches
+    ``SOLID_MM`` or more across (a heading band, a stamp, header cells: where text may be reversed out)."""
 
     negative: bool
     solid_mm2: float
