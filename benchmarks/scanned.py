@@ -2,7 +2,7 @@
 
 A Mincho face (Noto Serif CJK JP), A4, lines of mixed Japanese words, Latin words and figures;
 then the page as it reaches the bucket: at 300 or 200 DPI with or without DPI metadata, turned
-90/180/270 degrees, skewed 3-10 degrees, set vertically (columns right to left), or mixed (a
+90/180/270 degrees, skewed 3-16 degrees (and 4 on a black platen), set vertically (columns right to left), or mixed (a
 horizontal header over a vertical body). Each page carries three words of its own (a
 reference number or a place, a company, a person) so a search for them finds exactly it: that is findability.
 Used by ``benchmarks.geometry`` and by the tests of the page-geometry path.
@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 MINCHO = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
 A4_PX = {300: (2480, 3508), 200: (1654, 2339)}
@@ -29,11 +29,11 @@ PLACES = ("千代田区丸の内", "大阪市北区梅田", "名古屋市中村�
 PARTICLES = ("は", "の", "を", "に", "と", "が", "により", "について")
 KINDS = (
     "upright-300", "upright-300-nodpi", "upright-200", "upright-200-nodpi",
-    "rotated-90", "rotated-180", "rotated-270", "skewed-3", "skewed-6", "skewed-10",
+    "rotated-90", "rotated-180", "rotated-270", "skewed-3", "skewed-6", "skewed-10", "skewed-16", "platen-4",
     "vertical", "mixed",
 )
 
-CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "vertical": 0.05, "mixed": 0.10}
+CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "platen": 0.02, "vertical": 0.05, "mixed": 0.10}
 
 
 def cer_bound(kind: str) -> float:
@@ -111,9 +111,11 @@ def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: st
         encoded = {180: pdf_scan, 270: tiff}.get(degrees, png)
         return ScannedPage(f"{prefix}{kind}-{number}.{_ext(degrees)}", encoded(turned, dpi), kind, text, words,
                            encoded(image, dpi))
-    if kind.startswith("skewed-"):
+    if kind.startswith(("skewed-", "platen-")):
         angle = int(kind.split("-")[1]) * rng.choice((1, -1))
         skewed = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+        if kind.startswith("platen-"):  # on a flatbed with its lid open (or a scanner's black backing)
+            skewed = ImageOps.expand(skewed, round(dpi / 2), fill=15)
         return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words, png(image, dpi))
     with_dpi = not kind.endswith("-nodpi")
     data = jpeg(image, dpi) if kind == "upright-200" else png(image, dpi if with_dpi else None)

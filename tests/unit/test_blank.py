@@ -138,8 +138,9 @@ def test_the_setting_turns_the_lookup_off() -> None:
 
 
 def test_dark_ground_is_a_band_or_a_negative_never_the_text_of_a_page() -> None:
-    """Text pages of every scanned kind show no solid dark ground; a heading band does (its area
-    about the band's, less its reversed-out letters); a negative is most of its page dark."""
+    """Text pages of every scanned kind show no solid dark ground (but the platen a page lies on)
+    and none is a negative; a heading band shows it (about the band's area, less its reversed-out
+    letters); a negative is most of its page dark."""
     from benchmarks.engine_settings import reversed_probes
     from pipeline.engine.blank import REVERSED_MM2, dark_ground
     from pipeline.engine.geometry import inverted
@@ -149,7 +150,9 @@ def test_dark_ground_is_a_band_or_a_negative_never_the_text_of_a_page() -> None:
         with stage.open(page.data) as doc:
             decoded = doc.page(1)
             ground = dark_ground(Reductions(decoded.image, decoded.dpi or 300))
-        assert ground.solid_mm2 < REVERSED_MM2 and not ground.negative, (page.kind, ground)
+        assert not ground.negative, (page.kind, ground)
+        if not page.kind.startswith("platen-"):  # a page on a black platen is dark ground at its edges
+            assert ground.solid_mm2 < REVERSED_MM2, (page.kind, ground)
     for probe in reversed_probes(2, 5):
         ground = dark_ground(Reductions(probe.page.image, 300))
         assert ground.may_hold_reversed_text and 400 < ground.solid_mm2 < 1400 and not ground.negative, ground
