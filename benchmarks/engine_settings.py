@@ -40,7 +40,7 @@ from pipeline.engine.stage import OcrStage
 from pipeline.models import PageInput
 from pipeline.settings import Settings
 
-DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0,  # Tesseract 5's own
+DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0, "min_read_dpi": 0,  # Tesseract 5's own
             "lstm_dictionary": True, "retry_certainty": -2.5, "latin_language": ""}
 NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
 ADOPTED = {name: Settings.model_fields[name].default for name in DEFAULTS}  # the settings as they ship
@@ -52,6 +52,7 @@ VARIANTS = {
     "jpn": {**DEFAULTS, "languages": "jpn"},
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
     "adopted-invert": {**ADOPTED, "invert_pass": True},
+    "adopted-as-scanned": {**ADOPTED, "min_read_dpi": 0},  # coarse scans read at their own resolution
     "jpn-latin": JPN_LATIN,
     "jpn-latin-400max": {**JPN_LATIN, "max_read_dpi": 400},
     "jpn-latin-300max": {**JPN_LATIN, "max_read_dpi": 300},

@@ -26,7 +26,7 @@ from typing import NamedTuple, Protocol
 from PIL import Image
 
 from pipeline.engine.blank import DarkGround, InkReading, dark_ground, ink_test
-from pipeline.engine.documents import OpenedDocument, at_most
+from pipeline.engine.documents import OpenedDocument, at_least, at_most
 from pipeline.engine.geometry import Reductions, inverted
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
@@ -42,11 +42,11 @@ log = logging.getLogger("ocr_cluster.stage")
 READING_SETTINGS = (
     "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
     "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
-    "lstm_dictionary", "retry_certainty", "latin_reader", "invert_where_dark",
+    "lstm_dictionary", "retry_certainty", "latin_reader", "invert_where_dark", "min_read_dpi",
 )
 # Reading settings added after readings were stored, with the value those readings were made at:
 # such a setting enters the stamp only when set otherwise, so adding one keeps earlier stamps.
-LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False}
+LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False, "min_read_dpi": 0}
 
 
 class EngineStamp(NamedTuple):
@@ -146,7 +146,8 @@ class OcrStage:
         assert page_input.image is not None
         started = time.perf_counter()
         image, dpi = at_most(page_input.image, page_input.dpi or self.settings.dpi, self.settings.max_read_dpi)
-        decode_s += time.perf_counter() - started  # a finer scan's reduction is part of preparing its pixels
+        image, dpi = at_least(image, dpi, self.settings.min_read_dpi)
+        decode_s += time.perf_counter() - started  # resampling to the read resolution prepares its pixels
         reductions = Reductions(image, dpi)  # made once, for the ink test and the skew estimate
         image, reductions, ground = positive(image, reductions)
         ink = ink_test(image, dpi, reductions) if self.settings.skip_blank else None

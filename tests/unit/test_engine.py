@@ -89,6 +89,30 @@ def test_every_pixel_mode_reaches_the_engine_as_the_same_page(stage: OcrStage, m
     assert character_error_rate("\n".join(lines), text) <= 0.1, (mode, text)
 
 
+def test_a_150_dpi_scan_is_read_at_300_dpi_and_reads_better_for_it() -> None:
+    """``OCR_MIN_READ_DPI`` (300 by default): a coarse scan enlarged (Lanczos) reads at a fraction
+    of the CER it reads at as scanned (measured 0.3-0.7% against 2.5-4.1%)."""
+    import random
+
+    from PIL import Image
+
+    from benchmarks.scanned import draw_lines, horizontal_lines
+    from pipeline.engine.quality import character_error_rate
+    from pipeline.models import PageInput
+    from pipeline.settings import Settings
+
+    lines = horizontal_lines(random.Random(2), 7002, "東邦精機", "渡辺浩二", 24)
+    page = Image.new("L", (1240, 1754), 255)  # A4 at 150 DPI
+    draw_lines(page, lines, 150)
+    cer = {}
+    for floor in (300, 0):
+        result = OcrStage(Settings(min_read_dpi=floor)).recognise(PageInput(1, image=page.copy(), dpi=150,
+                                                                             dpi_source="metadata"))
+        cer[floor] = character_error_rate("\n".join(lines), result.text)
+        assert result.dpi == (floor or 150)
+    assert cer[300] < 0.015 and cer[300] < cer[0] / 2, cer
+
+
 def test_a_600_dpi_scan_is_read_at_400_dpi_and_keeps_its_words(stage: OcrStage) -> None:
     """``OCR_MAX_READ_DPI`` (400 by default): the pixels past it buy no text, only engine time."""
     from PIL import Image

@@ -61,6 +61,18 @@ def test_a_finer_scan_is_reduced_to_the_read_resolution_and_a_near_one_is_not() 
     assert at_most(page, 600, 0) == (page, 600), "0: never"
 
 
+def test_a_coarse_scan_is_enlarged_to_the_read_resolution_unless_near_it_or_huge() -> None:
+    from pipeline.engine.documents import ENLARGE_MAX_PIXELS, at_least
+
+    fax = Image.new("1", (1728, 2200), 1)  # 200 x 200 DPI, bilevel
+    enlarged, dpi = at_least(fax, 200, 300)
+    assert (enlarged.mode, enlarged.size, dpi) == ("L", (2592, 3300), 300), "interpolated in grey"
+    assert at_least(fax, 250, 300) == (fax, 250), "within 1.25x: read as it is"
+    assert at_least(fax, 200, 0) == (fax, 200), "0: never"
+    drawing = Image.new("L", (4000, 6000), 255)  # a 40 x 60 in drawing at 100 DPI: 216 Mpx at 300
+    assert ENLARGE_MAX_PIXELS < 4000 * 6000 * 9 and at_least(drawing, 100, 300) == (drawing, 100)
+
+
 def test_a_bilevel_fine_scan_is_reduced_in_grey_and_keeps_its_thin_strokes() -> None:
     """Pillow resizes mode "1" by nearest neighbour: a stroke a pixel wide on the rows it skips
     would vanish (at 600 -> 400 DPI, every third row is never sampled)."""
