@@ -83,9 +83,11 @@ def test_a_mixed_pages_header_comes_first_whole_and_in_order(stage: OcrStage, se
 
 @pytest.mark.parametrize(("kind", "dpi", "source"), [
     ("upright-300", 300, "metadata"), ("upright-300-nodpi", 300, "paper-size"),
-    ("upright-200", 200, "metadata"), ("upright-200-nodpi", 200, "paper-size"), ("rotated-180", 300, "pdf-scan"),
+    ("upright-200", 300, "metadata"), ("upright-200-nodpi", 300, "paper-size"), ("rotated-180", 300, "pdf-scan"),
 ])
 def test_the_record_says_which_resolution_was_used(docs: dict, kind: str, dpi: int, source: str) -> None:
+    """``dpi``: what the engine was told (a 200-DPI scan is read enlarged to ``OCR_MIN_READ_DPI``);
+    ``dpi_source``: where the page's own resolution came from."""
     page = docs[kind].pages[0]
     assert (page.dpi, page.dpi_source) == (dpi, source)
     assert docs[kind].to_source()["pages"][0]["dpi_source"] == source
