@@ -5,6 +5,7 @@ Tesseract, moto and osmem-server."""
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 
@@ -68,7 +69,10 @@ def test_quick_objects_are_received_ten_at_a_time(settings, resources, s3, sqs, 
         if WARM_UP <= seen <= QUICK + 1 - 10:
             steady.append(n)
         seen += n
-    assert steady and sum(steady) / len(steady) >= 7, f"receives {sizes}: {steady} once the hold is known"
+    # the median, not the mean: on a loaded machine the hold is learnt a receive or two later
+    # (measured: [2, 4, 8, 7, 7, 7, 10] with a benchmark on the other core), where the old receiver
+    # never reached seven
+    assert steady and statistics.median(steady) >= 7, f"receives {sizes}: {steady} once the hold is known"
 
 
 def is_search(request: Request) -> bool:
