@@ -31,15 +31,15 @@ class BaselineResult:
         return self.pages / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def measure_baseline(pages: list[tuple[PageRef, Any]], settings: Any, timeout_s: float = 600) -> BaselineResult:
-    """``tesseract PAGE.png stdout -l LANGS`` for each (ref, image), timed one after the other."""
+def measure_baseline(pages: list[tuple[PageRef, Any, int]], settings: Any, timeout_s: float = 600) -> BaselineResult:
+    """``tesseract PAGE.png stdout -l LANGS`` for each (ref, image, read DPI), timed one after the other."""
     env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
     out = BaselineResult(len(pages), 0.0)
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         files = []
-        for i, (ref, image) in enumerate(pages):
+        for i, (ref, image, dpi) in enumerate(pages):
             path = Path(tmp) / f"page-{i}.png"
-            image.save(path)
+            image.save(path, dpi=(dpi, dpi))  # the CLI reads the resolution from the file
             files.append((ref, path))
         started = time.perf_counter()
         for ref, path in files:

@@ -42,8 +42,11 @@ class LimitResult:
         return self.pages / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def decoded_pages(docs: list[BenchDoc], settings: Any) -> list[tuple[PageRef, Any]]:
-    """Every page of every document decoded (or rasterised) by the stage's own ``open``."""
+def decoded_pages(docs: list[BenchDoc], settings: Any) -> list[tuple[PageRef, Any, int]]:
+    """Every page of every document decoded (or rasterised) by the stage's own ``open``, at the
+    resolution the stage's engine reads it (``OCR_MAX_READ_DPI``, ``OCR_MIN_READ_DPI``: an engine
+    setting, so the bare engine gets it too), with that resolution."""
+    from pipeline.engine.documents import at_read_resolution
     from pipeline.engine.stage import OcrStage, decode_page
 
     stage = OcrStage(settings)
@@ -52,8 +55,12 @@ def decoded_pages(docs: list[BenchDoc], settings: Any) -> list[tuple[PageRef, An
         with stage.open(doc.data) as opened:
             for number in range(1, opened.page_count + 1):
                 page_input, _ = decode_page(opened, number)
-                image = page_input.image.copy() if page_input.image is not None else None
-                out.append(((doc.key, number), image))
+                if page_input.image is None:
+                    out.append(((doc.key, number), None, 0))
+                    continue
+                image, dpi = at_read_resolution(page_input.image, page_input.dpi or settings.dpi,
+                                                page_input.dpi_source, settings.max_read_dpi, settings.min_read_dpi)
+                out.append(((doc.key, number), image.copy(), dpi))
     return out
 
 
@@ -67,14 +74,14 @@ def _worker(docs: list[BenchDoc], settings: Any, barrier: Any, tasks: Any, resul
     results.put(("decode", None, (time.perf_counter() - started) / max(len(pages), 1), ""))
     engine = get_engine(settings.languages, settings.tessdata, vertical=settings.vertical_language,
                         orientation=False, latin=settings.latin_reader)
-    engine_reading(engine, pages[0][1], settings.page_timeout_s)  # warm-up page, not counted
+    engine_reading(engine, pages[0][1], settings.page_timeout_s, pages[0][2])  # warm-up page, not counted
     barrier.wait()
     while True:
         index = tasks.get()
         if index is None:
             break
-        ref, image = pages[index]
-        seconds, text = engine_reading(engine, image, settings.page_timeout_s)
+        ref, image, dpi = pages[index]
+        seconds, text = engine_reading(engine, image, settings.page_timeout_s, dpi)
         results.put(("page", ref, seconds, text))
     results.put(("rss", None, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, ""))
 
@@ -84,13 +91,13 @@ def _worker(docs: list[BenchDoc], settings: Any, barrier: Any, tasks: Any, resul
 BARE_READING = {"deskew_min_deg": 0.0, "deskew_max_deg": 1.0, "weak_confidence": 0.0, "rotate_min_confidence": 100.0}
 
 
-def engine_reading(engine: Any, image: Any, timeout_s: float) -> tuple[float, str]:
+def engine_reading(engine: Any, image: Any, timeout_s: float, dpi: int = 300) -> tuple[float, str]:
     """(engine seconds, text) of one page read as the stage reads an upright page in the system's
     languages: the first reading and, with a Latin reader, its Latin lines read again
-    (:func:`pipeline.engine.reading.read_page` with no geometry pass), at 300 DPI."""
+    (:func:`pipeline.engine.reading.read_page` with no geometry pass), at ``dpi``."""
     from pipeline.engine.reading import GeometryOptions, read_page
 
-    got = read_page(engine, image, 300, timeout_s, GeometryOptions(**BARE_READING))
+    got = read_page(engine, image, dpi, timeout_s, GeometryOptions(**BARE_READING))
     return sum(got.seconds.values()), got.text
 
 

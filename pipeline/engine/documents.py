@@ -363,6 +363,18 @@ def at_most(image: Image.Image, dpi: int, cap: int) -> tuple[Image.Image, int]:
     return image.resize(size, Image.Resampling.LANCZOS), cap
 
 
+def at_read_resolution(
+    image: Image.Image, dpi: int, source: str, max_dpi: int, min_dpi: int
+) -> tuple[Image.Image, int]:
+    """The page at the resolution the engine reads it: reduced to ``max_dpi`` (:func:`at_most`) or
+    enlarged to ``min_dpi`` (:func:`at_least`), and that resolution. A PDF page's render
+    (``source`` ``pdf-render``) is read as rendered: its resolution is ``OCR_DPI``'s to choose."""
+    image, dpi = at_most(image, dpi, max_dpi)
+    if source != "pdf-render":
+        image, dpi = at_least(image, dpi, min_dpi)
+    return image, dpi
+
+
 ENLARGE_MAX_PIXELS = 40_000_000  # an A3 page at 300 DPI is 17.5 Mpx; a large drawing is read as scanned
 
 

@@ -26,7 +26,7 @@ from typing import NamedTuple, Protocol
 from PIL import Image
 
 from pipeline.engine.blank import DarkGround, InkReading, dark_ground, ink_test
-from pipeline.engine.documents import OpenedDocument, at_least, at_most
+from pipeline.engine.documents import OpenedDocument, at_read_resolution
 from pipeline.engine.geometry import Reductions, inverted
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
@@ -145,8 +145,8 @@ class OcrStage:
             )
         assert page_input.image is not None
         started = time.perf_counter()
-        image, dpi = at_most(page_input.image, page_input.dpi or self.settings.dpi, self.settings.max_read_dpi)
-        image, dpi = at_least(image, dpi, self.settings.min_read_dpi)
+        image, dpi = at_read_resolution(page_input.image, page_input.dpi or self.settings.dpi, page_input.dpi_source,
+                                        self.settings.max_read_dpi, self.settings.min_read_dpi)
         decode_s += time.perf_counter() - started  # resampling to the read resolution prepares its pixels
         reductions = Reductions(image, dpi)  # made once, for the ink test and the skew estimate
         image, reductions, ground = positive(image, reductions)

@@ -73,6 +73,16 @@ def test_a_coarse_scan_is_enlarged_to_the_read_resolution_unless_near_it_or_huge
     assert ENLARGE_MAX_PIXELS < 4000 * 6000 * 9 and at_least(drawing, 100, 300) == (drawing, 100)
 
 
+def test_a_pdf_render_is_read_at_the_resolution_it_was_rendered_at() -> None:
+    """``OCR_DPI`` chooses a render's resolution (an operator's 200 is not enlarged again); a scan
+    at 200 DPI is."""
+    from pipeline.engine.documents import at_read_resolution
+
+    page = Image.new("L", (1654, 2339), 255)
+    assert at_read_resolution(page, 200, "pdf-render", 400, 300) == (page, 200)
+    assert at_read_resolution(page, 200, "pdf-scan", 400, 300)[1] == 300
+
+
 def test_a_bilevel_fine_scan_is_reduced_in_grey_and_keeps_its_thin_strokes() -> None:
     """Pillow resizes mode "1" by nearest neighbour: a stroke a pixel wide on the rows it skips
     would vanish (at 600 -> 400 DPI, every third row is never sampled)."""
