@@ -17,6 +17,7 @@ certainty under which a stretch is read again by the other language (``OCR_RETRY
 ``jpn`` alone with its lines of Latin script read again by ``eng`` (``OCR_LATIN_LANGUAGE``).
 Pages: the scanned kinds of :mod:`benchmarks.scanned`, the harness corpus, English-only invoices
 (where every word of four letters or more counts, to see what ``jpn`` alone loses of English),
+colour invoices with a seal over the party's name (kind ``sealed``: ``OCR_DROP_STAMPS``),
 Mincho pages scanned at 600 DPI, and invoices whose table header is reversed out (white on a
 dark band: what the inverted-line pass is for, and what turning it off everywhere lost).
 """
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from benchmarks.geometry import Probe, probes, tally
+from benchmarks.geometry import Probe, probes, stage_page, tally
 from benchmarks.report import write_summary
 from benchmarks.scanned import A4_PX, COMPANIES, PEOPLE, draw_lines, font_px, horizontal_lines, mincho
 from pipeline.devstack.samples import cjk_font
@@ -41,7 +42,7 @@ from pipeline.models import PageInput
 from pipeline.settings import Settings
 
 DEFAULTS = {"languages": "jpn+eng", "invert_pass": True, "max_read_dpi": 0, "min_read_dpi": 0,  # Tesseract 5's own
-            "lstm_dictionary": True, "retry_certainty": -2.5, "latin_language": ""}
+            "lstm_dictionary": True, "retry_certainty": -2.5, "latin_language": "", "drop_stamps": False}
 NO_DICTIONARY = {**DEFAULTS, "invert_pass": False, "lstm_dictionary": False}
 ADOPTED = {name: Settings.model_fields[name].default for name in DEFAULTS}  # the settings as they ship
 JPN_LATIN = {**DEFAULTS, "languages": "jpn", "invert_pass": False, "latin_language": "eng"}
@@ -53,6 +54,7 @@ VARIANTS = {
     "jpn-no-invert": {**DEFAULTS, "languages": "jpn", "invert_pass": False},
     "adopted-invert": {**ADOPTED, "invert_pass": True},
     "adopted-as-scanned": {**ADOPTED, "min_read_dpi": 0},  # coarse scans read at their own resolution
+    "adopted-keep-stamps": {**ADOPTED, "drop_stamps": False},  # a seal's ink read as ink
     "jpn-latin": JPN_LATIN,
     "jpn-latin-400max": {**JPN_LATIN, "max_read_dpi": 400},
     "jpn-latin-300max": {**JPN_LATIN, "max_read_dpi": 300},
@@ -178,9 +180,7 @@ def read(stage: OcrStage, probe: Probe) -> tuple[str, float, float]:
     """(text, CPU seconds, wall seconds) of one page through the stage (a copy: the stage closes
     what it reads). The engine runs on this process's one thread, so its CPU time is the work a
     page costs a core, whatever else the machine runs meanwhile; wall time is beside it."""
-    assert probe.page.image is not None
-    page = PageInput(probe.page.page, image=probe.page.image.copy(), dpi=probe.page.dpi,
-                     dpi_source=probe.page.dpi_source)
+    page = stage_page(stage, probe)
     cpu, wall = time.process_time(), time.perf_counter()
     text = stage.recognise(page).text
     return text, time.process_time() - cpu, time.perf_counter() - wall

@@ -77,6 +77,23 @@ class Probe:
     text: str
     words: tuple[str, ...]
     twin: PageInput | None = None  # the same page before it was turned or skewed
+    data: bytes = b""  # the page's document as stored, when there is one: decoded again by each stage
+    number: int = 1  # the page's number in it
+
+
+def stage_page(stage: OcrStage, probe: Probe) -> PageInput:
+    """The probe's page as ``stage`` is handed it: decoded from its document with the stage's own
+    settings (decoding reads some of them: ``OCR_DPI``, ``OCR_DROP_STAMPS``), or, for a page drawn
+    in memory, a copy of it (the stage closes what it reads). Made before any clock starts."""
+    if probe.data:
+        with stage.open(probe.data) as opened:
+            page = opened.page(probe.number)
+            assert page.image is not None
+            page.image = page.image.copy()
+            return page
+    assert probe.page.image is not None
+    return PageInput(probe.page.page, image=probe.page.image.copy(), dpi=probe.page.dpi,
+                     dpi_source=probe.page.dpi_source)
 
 
 def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Probe]:
@@ -85,12 +102,12 @@ def probes(per_kind: int, lines: int, corpus_pages: int, seed: int) -> list[Prob
     for n in range(per_kind):
         for page in scanned_pages(seed=seed + n, lines=lines):
             twin = _decoded(page.twin)[0] if page.twin else None
-            out.append(Probe(page.kind, _decoded(page.data)[0], page.text, page.words, twin))
+            out.append(Probe(page.kind, _decoded(page.data)[0], page.text, page.words, twin, page.data))
     for doc in generate(corpus_pages, degraded=True) if corpus_pages else []:
         for number, decoded in enumerate(_decoded(doc.data), 1):
             text = doc.pages[number - 1]
             on_page = tuple(w for w in (doc.query.ja, *doc.query.en) if w in "".join(text.split()))
-            out.append(Probe(f"harness-{doc.kind}", decoded, text, on_page))
+            out.append(Probe(f"harness-{doc.kind}", decoded, text, on_page, data=doc.data, number=number))
     return out
 
 
@@ -98,9 +115,7 @@ def read(path: str, stage: OcrStage, previous_api, probe: Probe) -> tuple[str, f
     """(text, wall seconds, CPU seconds) of one page read the way ``path`` says."""
     image = probe.page.image
     assert image is not None
-    copy = None
-    if path == "geometry":  # the stage closes the image it reads: a copy, made before the clocks start
-        copy = PageInput(probe.page.page, image=image.copy(), dpi=probe.page.dpi, dpi_source=probe.page.dpi_source)
+    copy = stage_page(stage, probe) if path == "geometry" else None
     started, cpu = time.perf_counter(), time.process_time()
     if isinstance(stage.engine, EngineClock):
         stage.engine.cpu_s = 0.0

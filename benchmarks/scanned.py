@@ -2,8 +2,9 @@
 
 A Mincho face (Noto Serif CJK JP), A4, lines of mixed Japanese words, Latin words and figures;
 then the page as it reaches the bucket: at 300 or 200 DPI with or without DPI metadata, turned
-90/180/270 degrees, skewed 3-16 degrees (and 4 on a black platen), set vertically (columns right to left), or mixed (a
-horizontal header over a vertical body). Each page carries three words of its own (a
+90/180/270 degrees, skewed 3-16 degrees (and 4 on a black platen), set vertically (columns right to left), mixed (a
+horizontal header over a vertical body), or sealed (a colour JPEG with a vermilion company seal
+pressed over the party's name, as on Japanese invoices and contracts). Each page carries three words of its own (a
 reference number or a place, a company, a person) so a search for them finds exactly it: that is findability.
 Used by ``benchmarks.geometry`` and by the tests of the page-geometry path.
 """
@@ -32,9 +33,11 @@ KINDS = (
     "rotated-90", "rotated-180", "rotated-270", "skewed-3", "skewed-6", "skewed-10",
     "vertical", "mixed",
     "skewed-16", "platen-4",  # added last: the kinds before them draw the same pages for every seed
+    "sealed",
 )
 
-CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "platen": 0.02, "vertical": 0.05, "mixed": 0.10}
+CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "platen": 0.02, "vertical": 0.05, "mixed": 0.10,
+             "sealed": 0.03}
 
 
 def cer_bound(kind: str) -> float:
@@ -118,6 +121,8 @@ def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: st
         if kind.startswith("platen-"):  # on a flatbed with its lid open (or a scanner's black backing)
             skewed = ImageOps.expand(skewed, round(dpi / 2), fill=15)
         return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words, png(image, dpi))
+    if kind == "sealed":
+        return ScannedPage(f"{prefix}sealed-{number}.jpg", sealed_scan(image, body[1], company, dpi), kind, text, words)
     with_dpi = not kind.endswith("-nodpi")
     data = jpeg(image, dpi) if kind == "upright-200" else png(image, dpi if with_dpi else None)
     return ScannedPage(f"{prefix}{kind}-{number}.{'jpg' if kind == 'upright-200' else 'png'}", data, kind, text, words)
@@ -172,6 +177,49 @@ def vertical_page(columns: list[str], dpi: int, top_fraction: float = 0.0) -> Im
             draw.text((x, top + round(j * size * 1.1)), char, font=mincho(size), fill=0)
         x -= round(size * 1.8)
     return page
+
+
+SEAL_INK = (215, 45, 40)  # vermilion seal ink (朱肉)
+SEAL_MM = 21  # a company's square seal (角印)
+SEAL_FACE = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"
+
+
+def sealed_scan(image: Image.Image, line: str, company: str, dpi: int) -> bytes:
+    """The grey page in colour with a company seal pressed over ``company`` on ``line`` (the body's
+    second line, as :func:`draw_lines` sets it), as a colour JPEG: seal ink multiplies with the
+    black under it, as ink over toner does."""
+    import numpy as np
+
+    size, font = round(SEAL_MM * dpi / 25.4), font_px(dpi)
+    seal = np.asarray(company_seal(size, company), dtype=np.float64) / 255
+    draw = ImageDraw.Draw(image)
+    start = round(dpi * 0.6) + draw.textlength(line[:line.index(company)], font=mincho(font))
+    centre_x = round(start + draw.textlength(company, font=mincho(font)) / 2)
+    centre_y = round(dpi * 0.6) + round(1.5 * font) + font // 2
+    left, top = centre_x - size // 2, centre_y - size // 2
+    page = np.repeat(np.asarray(image, dtype=np.float64)[:, :, None] / 255, 3, axis=2)
+    alpha = seal[:, :, 3:4]
+    page[top:top + size, left:left + size] *= (1 - alpha) + alpha * seal[:, :, :3]
+    buf = io.BytesIO()
+    Image.fromarray((page * 255).round().astype(np.uint8), "RGB").save(buf, format="JPEG", quality=85,
+                                                                        dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def company_seal(size: int, company: str) -> Image.Image:
+    """A square seal of ``size`` pixels (RGBA): a border and four characters in two columns, the
+    company's first two and 之印, in seal ink."""
+    seal = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(seal)
+    border = max(3, size // 22)
+    draw.rectangle((border, border, size - border, size - border), outline=(*SEAL_INK, 255), width=border)
+    char = size // 3
+    face = ImageFont.truetype(SEAL_FACE, char, index=0)
+    right, left, upper, lower = size // 2 + char // 8, size // 8, size // 8, size // 2
+    for glyph, at in zip(company[:2] + "之印", ((right, upper), (right, lower), (left, upper), (left, lower)),
+                         strict=True):
+        draw.text(at, glyph, font=face, fill=(*SEAL_INK, 235))
+    return seal
 
 
 def png(image: Image.Image, dpi: int | None) -> bytes:

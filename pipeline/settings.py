@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         True, description="The inverted-line pass on pages with solid dark ground (a heading band, a stamp, "
                           "header cells: where text is reversed out; without it such text is lost).",
     )
+    drop_stamps: bool = Field(
+        True, description="On colour pages, the ink of coloured stamps and seals (a stamp-shaped patch of "
+                          "colour) is made paper before the page goes grey: the text under a seal is read.",
+    )
     lstm_dictionary: bool = Field(
         True, description="The LSTM's search guided by the word lists (Tesseract's lstm_use_matrix); off: not "
                           "loaded (lost names on 600-DPI pages: docs/benchmarks.md).",

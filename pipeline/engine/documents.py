@@ -35,6 +35,7 @@ from PIL import ExifTags, Image, ImageFile
 
 from pipeline import errors
 from pipeline.engine.pdf import open_pdf, pdf_page
+from pipeline.engine.stamps import stamps_note, without_stamps
 from pipeline.models import PageInput
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -83,8 +84,9 @@ def is_long(page_count: int, split_pages: int) -> bool:
 class OpenedDocument:
     """An open document: its kind, page count, and pages produced one at a time."""
 
-    def __init__(self, data: bytes, max_pixels: int, max_pages: int, dpi: int) -> None:
+    def __init__(self, data: bytes, max_pixels: int, max_pages: int, dpi: int, drop_stamps: bool = False) -> None:
         self.kind = sniff(data)
+        self._drop_stamps = drop_stamps  # coloured stamps' ink made paper (pipeline.engine.stamps)
         self.content_type = CONTENT_TYPES[self.kind]
         self._max_pixels = max_pixels
         self._dpi = dpi
@@ -106,8 +108,8 @@ class OpenedDocument:
     def page(self, number: int) -> PageInput:
         """Page ``number`` (1-based), decoded or rasterised now."""
         if self._pdf is not None:
-            return pdf_page(self._pdf, number, self._dpi, self._max_pixels)
-        return _image_page(self._image, number, self._max_pixels)
+            return pdf_page(self._pdf, number, self._dpi, self._max_pixels, self._drop_stamps)
+        return _image_page(self._image, number, self._max_pixels, self._drop_stamps)
 
     def pages(self) -> Iterator[PageInput]:
         """Every page in order, one at a time."""
@@ -152,16 +154,18 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
         )
 
 
-def _image_page(image: Image.Image | None, number: int, max_pixels: int) -> PageInput:
+def _image_page(image: Image.Image | None, number: int, max_pixels: int, drop_stamps: bool = False) -> PageInput:
     """Frame ``number`` of a decoded image as a page: turned upright by its orientation tag, then
-    with square pixels (in that order: a quarter turn swaps which axis is the coarse one)."""
+    with square pixels (in that order: a quarter turn swaps which axis is the coarse one), then
+    (``drop_stamps``) its coloured stamps read through (:mod:`pipeline.engine.stamps`)."""
     assert image is not None
     frame, orientation = _image_frame(image, number, max_pixels)
     decoded_upright = orientation_tag(image) != orientation  # Pillow took the tag off as it turned it
     frame, turned = upright(frame, orientation, decoded_upright)
     frame, stretched = square_pixels(frame)
     resolution = image_resolution(frame)
-    warning = "; ".join(filter(None, (turned, stretched)))
+    frame, stamped = without_stamps(frame, resolution.dpi) if drop_stamps else (frame, 0)
+    warning = "; ".join(filter(None, (turned, stretched, stamps_note(stamped))))
     return PageInput(number, image=frame, warning=warning, dpi=resolution.dpi, dpi_source=resolution.source)
 
 

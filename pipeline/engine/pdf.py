@@ -8,6 +8,7 @@ from __future__ import annotations
 from PIL import Image
 
 from pipeline import errors
+from pipeline.engine.stamps import stamps_note, without_stamps
 from pipeline.models import PageInput
 
 MIN_TEXT_LAYER_CHARS = 16
@@ -30,8 +31,9 @@ def open_pdf(data: bytes):  # -> pypdfium2.PdfDocument
         raise errors.CorruptDocument(f"the PDF cannot be opened: {message}") from None
 
 
-def pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
-    """Page ``number`` (1-based): its text layer, its scan, or its render at ``dpi``."""
+def pdf_page(pdf, number: int, dpi: int, max_pixels: int, drop_stamps: bool = False) -> PageInput:
+    """Page ``number`` (1-based): its text layer, its scan, or its render at ``dpi``; in grey, a
+    colour page's stamps read through first when ``drop_stamps`` (:mod:`pipeline.engine.stamps`)."""
     import pypdfium2 as pdfium
 
     try:
@@ -44,10 +46,12 @@ def pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
             scan = embedded_scan(page, dpi, max_pixels)
             if scan is not None:
                 scan_dpi = round(72.0 * max(scan.size) / max(size))
-                return PageInput(number, image=scan, dpi=scan_dpi, dpi_source="pdf-scan")
+                scan, stamped = _grey(scan, scan_dpi, drop_stamps)
+                return PageInput(number, image=scan, warning=stamps_note(stamped), dpi=scan_dpi, dpi_source="pdf-scan")
             scale, warning = _raster_scale(size, dpi, max_pixels)
-            image = _render_grey(page, size, scale)
-            return PageInput(number, image=image, warning=warning, dpi=round(scale * 72), dpi_source="pdf-render")
+            image, stamped = _grey(_render(page, size, scale), round(scale * 72), drop_stamps)
+            return PageInput(number, image=image, warning="; ".join(filter(None, (warning, stamps_note(stamped)))),
+                             dpi=round(scale * 72), dpi_source="pdf-render")
         finally:
             page.close()
     except pdfium.PdfiumError as exc:
@@ -55,7 +59,7 @@ def pdf_page(pdf, number: int, dpi: int, max_pixels: int) -> PageInput:
 
 
 def embedded_scan(page, dpi: int, max_pixels: int) -> Image.Image | None:
-    """A scanned page's own pixels, as grey, when rendering it would only copy them; else ``None``.
+    """A scanned page's own pixels (in their colours) when rendering it would only copy them; else ``None``.
 
     That is a page whose only content is one opaque, upright image covering it at ``dpi``
     (±``SCAN_DPI_TOLERANCE``), in an ordinary colour space, with no annotation: what scanners
@@ -80,7 +84,6 @@ def embedded_scan(page, dpi: int, max_pixels: int) -> Image.Image | None:
         image = obj.get_bitmap(render=False).to_pil()
     except pdfium.PdfiumError:
         return None  # the render says what is wrong with it
-    image = image if image.mode == "L" else image.convert("L")
     rotation = page.get_rotation()
     return image.transpose(_ROTATIONS[rotation]) if rotation else image
 
@@ -101,8 +104,8 @@ def _covers_page(obj, page, width_px: int, height_px: int, dpi: int) -> bool:
     )
 
 
-def _render_grey(page, size_pt: tuple[float, float], scale: float) -> Image.Image:
-    """The page as 8-bit grey.
+def _render(page, size_pt: tuple[float, float], scale: float) -> Image.Image:
+    """The page rendered, in colour (made grey by :func:`_grey`).
 
     pdfium's own grey rendering costs ~0.10 s an A4 page at 300 DPI; colour and a conversion to
     grey ~0.05 s, with the same text. A colour bitmap is three times the size, so pages larger
@@ -111,7 +114,18 @@ def _render_grey(page, size_pt: tuple[float, float], scale: float) -> Image.Imag
     width, height = size_pt
     if width * scale * height * scale > COLOUR_RENDER_MAX_PIXELS:
         return page.render(scale=scale, grayscale=True).to_pil()
-    return page.render(scale=scale, rev_byteorder=True).to_pil().convert("L")
+    return page.render(scale=scale, rev_byteorder=True).to_pil()
+
+
+def _grey(image: Image.Image, dpi: int, drop_stamps: bool) -> tuple[Image.Image, int]:
+    """The page in 8-bit grey (bilevel scans as they are), its coloured stamps read through first
+    when ``drop_stamps``; and how many there were."""
+    if image.mode in ("1", "L"):
+        return image, 0
+    stamped = 0
+    if drop_stamps:
+        image, stamped = without_stamps(image if image.mode == "RGB" else image.convert("RGB"), dpi)
+    return image.convert("L"), stamped
 
 
 def _text_layer(page) -> str:

@@ -43,10 +43,11 @@ READING_SETTINGS = (
     "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
     "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
     "lstm_dictionary", "retry_certainty", "latin_reader", "invert_where_dark", "min_read_dpi",
+    "drop_stamps",
 )
 # Reading settings added after readings were stored, with the value those readings were made at:
 # such a setting enters the stamp only when set otherwise, so adding one keeps earlier stamps.
-LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False, "min_read_dpi": 0}
+LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False, "min_read_dpi": 0, "drop_stamps": False}
 
 
 class EngineStamp(NamedTuple):
@@ -93,7 +94,7 @@ class OcrStage:
     def open(self, data: bytes) -> OpenedDocument:
         """Sniff and open the bytes under the pixel and page caps."""
         s = self.settings
-        return _sorted(lambda: OpenedDocument(data, s.max_pixels, s.max_pages, s.dpi))
+        return _sorted(lambda: OpenedDocument(data, s.max_pixels, s.max_pages, s.dpi, s.drop_stamps))
 
     def process_fetched(self, job: Job, fetched: FetchedObject) -> Document:
         """OCR every page of an already fetched object, in order, one page in memory at a time

@@ -1,0 +1,149 @@
+"""Coloured stamps and seals read through: their ink made paper before a colour page goes grey.
+
+Japanese business papers carry seals in vermilion seal ink: the issuing company's square seal
+(角印) pressed over its name and address on every invoice, a personal seal (認印) beside a
+signature, a received or date stamp across the body. In grey, vermilion (~215, 45, 40) is as dark
+as text (luminance ~80), so Tesseract reads a seal and the lines under it as one blot: on
+generated invoices whose 21-mm seal covered the issuer's line, no issuer's name was found
+(``python -m benchmarks.engine_settings --per-kind``, kind ``sealed``; ``docs/benchmarks.md``).
+Black over red stays black, so a scanner's colour keeps what the grey loses.
+
+:func:`without_stamps` finds the page's stamps on a colour mask at ~``MASK_DPI`` (coloured ink:
+its channels ``INK_CHROMA`` or more apart): a connected patch of coloured ink at least
+``STAMP_MIN_MM`` across both ways, no more than ``STAMP_MAX_ASPECT`` times as long as it is wide,
+and ink in no more than ``STAMP_MAX_FILL`` of its box (strokes, not a filled panel), lying over
+black ink (``OVER_TEXT_CELLS``: what a stamp hides is text; one over nothing is left). In each
+stamp's box every pixel is made the grey of its lightest channel (the box seen through a filter
+of the ink's colour) and the ink itself white: paper to the engine, while the black text under it
+keeps its strokes. Red or blue *text* stays
+as it was: a line of it is wider than ``STAMP_MAX_ASPECT`` or under ``STAMP_MIN_MM`` tall, and a
+large red title (two characters of 24 pt are stamp-shaped) lies over no black text. A filled coloured
+panel (a header band, white text on it) is left alone: it is reversed text, read by the inverted
+pass (:mod:`pipeline.engine.blank`). A page mostly in colour (over ``COLOUR_PAGE_SHARE`` of its
+mask: a photograph, a brochure) is left as it is. A page scanned in grey has no colour to tell
+seal ink from text: nothing can be done for it here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+MASK_DPI = 25  # ~1 mm a pixel: a seal is tens of pixels, a character of body text three or four
+LOOK_DPI = 75  # the page is box-reduced to about this first (a thin stroke keeps its colour)
+INK_CHROMA = 50  # max - min channel of coloured ink at LOOK_DPI (black, grey, paper, JPEG fringes: < 30)
+INK_DARKEST = 200  # and its darkest channel at most this (a tinted paper is light in every channel)
+STAMP_MIN_MM = 8.0  # a personal seal is 9-12 mm, a company's 18-24, a date stamp ~20
+STAMP_MAX_ASPECT = 2.5
+STAMP_MAX_FILL = 0.85  # of its box's cells (set by any ink in them): a 21-mm seal 0.68-0.71; a filled panel ~1
+COLOUR_PAGE_SHARE = 0.3
+BLACK_LEVEL = 110  # black ink (toner) at LOOK_DPI: every channel this dark or darker, none coloured
+OVER_TEXT_CELLS = 4  # black cells in a stamp's box (mm² at MASK_DPI): it lies over text
+DROP_CHROMA = 40  # in a stamp's box, a pixel with channels this far apart is ink or its fringe
+TEXT_LEVEL = 128  # ... and made white when its lightest channel is at least this (black over ink is darker)
+GROW_MM = 1.0  # around each stamp's box, for the fringes of its outer strokes
+Box = tuple[int, int, int, int]  # left, top, right, bottom (exclusive), in full-resolution pixels
+
+
+def without_stamps(image: Image.Image, dpi: int) -> tuple[Image.Image, int]:
+    """``image`` with its coloured stamps' ink made light grey (see the module docstring), and how
+    many stamps there were. Grey and bilevel pages, and pages with none, come back as they are."""
+    if image.mode != "RGB" or dpi <= 0:
+        return image, 0
+    boxes = stamp_boxes(image, dpi)
+    if not boxes:
+        return image, 0
+    out = image.copy()
+    out.info = dict(image.info)
+    for box in boxes:
+        out.paste(_ink_made_grey(out.crop(box)), box[:2])
+    return out, len(boxes)
+
+
+def stamps_note(count: int) -> str:
+    """The page's note of its stamps read through (empty for none)."""
+    if not count:
+        return ""
+    return f"{count} coloured stamp{'s' if count > 1 else ''} read through (seal ink made paper)"
+
+
+def stamp_boxes(image: Image.Image, dpi: int) -> list[Box]:
+    """The boxes (full-resolution pixels, grown by ``GROW_MM``) of the RGB page's coloured stamps."""
+    look = max(1, round(dpi / LOOK_DPI))
+    pool = max(1, round(LOOK_DPI / MASK_DPI))
+    lightest, darkest = _channel_bounds(image.reduce(look) if look > 1 else image)
+    mask = _pooled((lightest - darkest >= INK_CHROMA) & (darkest <= INK_DARKEST), pool)
+    if not mask.any() or mask.mean() > COLOUR_PAGE_SHARE:
+        return []
+    black = _pooled((lightest - darkest < INK_CHROMA) & (lightest <= BLACK_LEVEL), pool)
+    mm_per_cell = 25.4 * look * pool / dpi
+    grow = round(GROW_MM * dpi / 25.4)
+    boxes = []
+    for top, left, bottom, right, cells in _patches(mask):
+        if _stamp_shaped(bottom - top, right - left, cells, mm_per_cell) and \
+                black[top:bottom, left:right].sum() >= OVER_TEXT_CELLS:
+            scale = look * pool
+            boxes.append((max(0, left * scale - grow), max(0, top * scale - grow),
+                          min(image.width, right * scale + grow), min(image.height, bottom * scale + grow)))
+    return boxes
+
+
+def _channel_bounds(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's lightest and darkest channel (int16), channel by channel (a reduction over
+    the colour axis of an interleaved array is ~10x slower)."""
+    red, green, blue = (np.asarray(band, dtype=np.int16) for band in image.split())
+    return np.maximum(np.maximum(red, green), blue), np.minimum(np.minimum(red, green), blue)
+
+
+def _stamp_shaped(height: int, width: int, cells: int, mm_per_cell: float) -> bool:
+    """Whether a patch of ``cells`` coloured cells in a ``height`` x ``width`` box is a stamp."""
+    short, long = sorted((height * mm_per_cell, width * mm_per_cell))
+    return short >= STAMP_MIN_MM and long <= STAMP_MAX_ASPECT * short and cells <= STAMP_MAX_FILL * height * width
+
+
+def _pooled(mask: np.ndarray, pool: int) -> np.ndarray:
+    """``mask`` reduced ``pool`` times: a cell is set when any pixel of its square is."""
+    if pool <= 1:
+        return mask
+    height, width = (mask.shape[0] // pool) * pool, (mask.shape[1] // pool) * pool
+    if not height or not width:
+        return mask
+    return mask[:height, :width].reshape(height // pool, pool, width // pool, pool).any(axis=(1, 3))
+
+
+def _patches(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+    """Each patch of ``mask`` as (top, left, bottom, right, cells), bottom and right exclusive:
+    cells within two of each other (a gap of one) belong to the same patch, so a seal's characters
+    and its border are one. A flood fill over the cells set, by flat index on a mask padded by two
+    (no bounds to test): 10-30 ms for 10,000 cells (a page of coloured text all over); ~1 ms for a seal."""
+    height, width = mask.shape
+    padded = np.zeros((height + 4, width + 4), bool)
+    padded[2:-2, 2:-2] = mask
+    row = width + 4
+    steps = [dy * row + dx for dy in range(-2, 3) for dx in range(-2, 3) if dy or dx]
+    todo = set(np.flatnonzero(padded).tolist())
+    patches = []
+    while todo:
+        stack = [todo.pop()]
+        members = []
+        while stack:
+            cell = stack.pop()
+            members.append(cell)
+            for step in steps:
+                if cell + step in todo:
+                    todo.discard(cell + step)
+                    stack.append(cell + step)
+        ys, xs = np.divmod(np.array(members), row)
+        patches.append((int(ys.min()) - 2, int(xs.min()) - 2, int(ys.max()) - 1, int(xs.max()) - 1, len(members)))
+    return patches
+
+
+def _ink_made_grey(crop: Image.Image) -> Image.Image:
+    """``crop`` with each pixel the grey of its lightest channel (vermilion -> ~215), and a
+    coloured one (channels ``DROP_CHROMA`` or more apart) that is then lighter than
+    ``TEXT_LEVEL`` made white: the seal's ink and the darker fringes a JPEG leaves around its
+    strokes (~150-170) turn paper. Black and grey pixels, and black over the ink (a dark blend),
+    keep their level: the text under the stamp keeps its strokes."""
+    grey, darkest = _channel_bounds(crop)
+    grey[(grey - darkest >= DROP_CHROMA) & (grey >= TEXT_LEVEL)] = 255
+    return Image.fromarray(grey.astype(np.uint8), "L").convert("RGB")
