@@ -7,6 +7,7 @@ distinctive words read, seconds a page; per variant: pages/s on one core, and it
 Tesseract's defaults. Quoted in ``docs/benchmarks.md``, never asserted::
 
     python -m benchmarks.engine_settings [--per-kind 2] [--corpus-pages 24] [--english 6] [--reversed 2]
+                                         [--kinds sealed,...]
 
 Variants (``VARIANTS``, each a set of :class:`~pipeline.settings.Settings`; ``adopted`` is the
 settings as they ship, ``Settings``' own defaults, so it never drifts from them): the reading
@@ -192,6 +193,8 @@ def run(args: argparse.Namespace) -> dict:
     stages = {name: stage_for(VARIANTS[name]) for name in names}
     pages = (probes(args.per_kind, 24, args.corpus_pages, args.seed) + english_probes(args.english, args.seed)
              + fine_scan_probes(args.fine, args.seed) + reversed_probes(args.reversed, args.seed))
+    if args.kinds:
+        pages = [p for p in pages if p.kind in args.kinds.split(",")]
     rows = []
     for n, probe in enumerate(pages):
         order = names[n % len(names):] + names[: n % len(names)]
@@ -218,8 +221,8 @@ def summarise(rows: list[dict], names: list[str], args: argparse.Namespace) -> d
         cell["speed_vs_defaults"] = round(cell["pages_per_s"] / base, 3) if base else None
     return {"command": f"python -m benchmarks.engine_settings --per-kind {args.per_kind} --corpus-pages "
                        f"{args.corpus_pages} --english {args.english} --fine {args.fine} --reversed {args.reversed} "
-                       f"--seed {args.seed} "
-                       f"--variants {args.variants}",
+                       f"--seed {args.seed} " + (f"--kinds {args.kinds} " if args.kinds else "")
+                       + f"--variants {args.variants}",
             "variants": {n: VARIANTS[n] for n in names}, "totals": totals, "by_kind": by}
 
 
@@ -251,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reversed", type=int, default=2, help="invoice pages with a header reversed out")
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
+    parser.add_argument("--kinds", default="", help="comma-separated kinds to read (default: every kind)")
     parser.add_argument("--out", type=Path, default=Path("out/engine_settings.json"))
     args = parser.parse_args(argv)
     summary = run(args)

@@ -3,9 +3,10 @@
 A Mincho face (Noto Serif CJK JP), A4, lines of mixed Japanese words, Latin words and figures;
 then the page as it reaches the bucket: at 300 or 200 DPI with or without DPI metadata, turned
 90/180/270 degrees, skewed 3-16 degrees (and 4 on a black platen), set vertically (columns right to left), mixed (a
-horizontal header over a vertical body), or sealed (a colour JPEG with a vermilion company seal
-pressed over the party's name, as on Japanese invoices and contracts). Each page carries three words of its own (a
-reference number or a place, a company, a person) so a search for them finds exactly it: that is findability.
+horizontal header over a vertical body), or sealed (a colour JPEG with a company's square seal and
+a person's round one pressed over their names, as on Japanese invoices and contracts). Each page
+carries three words of its own (a reference number or a place, a company, a person) so a search
+for them finds exactly it: that is findability.
 Used by ``benchmarks.geometry`` and by the tests of the page-geometry path.
 """
 
@@ -122,7 +123,8 @@ def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: st
             skewed = ImageOps.expand(skewed, round(dpi / 2), fill=15)
         return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words, png(image, dpi))
     if kind == "sealed":
-        return ScannedPage(f"{prefix}sealed-{number}.jpg", sealed_scan(image, body[1], company, dpi), kind, text, words)
+        data = sealed_scan(image, body[1], company, person, dpi, rng)
+        return ScannedPage(f"{prefix}sealed-{number}.jpg", data, kind, text, words)
     with_dpi = not kind.endswith("-nodpi")
     data = jpeg(image, dpi) if kind == "upright-200" else png(image, dpi if with_dpi else None)
     return ScannedPage(f"{prefix}{kind}-{number}.{'jpg' if kind == 'upright-200' else 'png'}", data, kind, text, words)
@@ -180,45 +182,77 @@ def vertical_page(columns: list[str], dpi: int, top_fraction: float = 0.0) -> Im
 
 
 SEAL_INK = (215, 45, 40)  # vermilion seal ink (朱肉)
-SEAL_MM = 21  # a company's square seal (角印)
+SEAL_INKS = (SEAL_INK, (190, 30, 50), (230, 85, 45), (225, 125, 130))  # vermilion, crimson, orange, a pale pad
+SEAL_MM = 21  # a company's square seal (角印); a person's round one (認印) is ~10.5
 SEAL_FACE = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"
 
 
-def sealed_scan(image: Image.Image, line: str, company: str, dpi: int) -> bytes:
-    """The grey page in colour with a company seal pressed over ``company`` on ``line`` (the body's
-    second line, as :func:`draw_lines` sets it), as a colour JPEG: seal ink multiplies with the
-    black under it, as ink over toner does."""
+def sealed_scan(image: Image.Image, line: str, company: str, person: str, dpi: int, rng: random.Random) -> bytes:
+    """The grey page in colour with the company's square seal pressed over ``company`` and the
+    person's round seal over ``person``, both on ``line`` (the body's second line, as
+    :func:`draw_lines` sets it), as a colour JPEG. Drawn from ``rng``: each seal's ink (of
+    ``SEAL_INKS``), size (square 18-24 mm, round 9.5-12), turn (up to 8 degrees either way: seals
+    are pressed by hand) and how evenly it took (a faint impression loses up to a quarter of its
+    ink here and there). Seal ink multiplies with the black under it, as ink over toner does."""
     import numpy as np
 
-    size, font = round(SEAL_MM * dpi / 25.4), font_px(dpi)
-    seal = np.asarray(company_seal(size, company), dtype=np.float64) / 255
+    font = mincho(font_px(dpi))
     draw = ImageDraw.Draw(image)
-    start = round(dpi * 0.6) + draw.textlength(line[:line.index(company)], font=mincho(font))
-    centre_x = round(start + draw.textlength(company, font=mincho(font)) / 2)
-    centre_y = round(dpi * 0.6) + round(1.5 * font) + font // 2
-    left, top = centre_x - size // 2, centre_y - size // 2
     page = np.repeat(np.asarray(image, dtype=np.float64)[:, :, None] / 255, 3, axis=2)
-    alpha = seal[:, :, 3:4]
-    page[top:top + size, left:left + size] *= (1 - alpha) + alpha * seal[:, :, :3]
+    middle_y = round(dpi * 0.6) + round(1.5 * font.size) + font.size // 2
+    for name, square, (low_mm, high_mm) in ((company, True, (18, 24)), (person, False, (9.5, 12))):
+        size = round(rng.uniform(low_mm, high_mm) * dpi / 25.4)
+        seal = (company_seal if square else personal_seal)(size, name, rng.choice(SEAL_INKS))
+        seal = seal.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BICUBIC, expand=True)
+        start = round(dpi * 0.6) + draw.textlength(line[:line.index(name)], font=font)
+        middle_x = round(start + draw.textlength(name, font=font) / 2)
+        _press(page, np.asarray(seal, dtype=np.float64) / 255, middle_x, middle_y, rng)
     buf = io.BytesIO()
     Image.fromarray((page * 255).round().astype(np.uint8), "RGB").save(buf, format="JPEG", quality=85,
                                                                         dpi=(dpi, dpi))
     return buf.getvalue()
 
 
-def company_seal(size: int, company: str) -> Image.Image:
+def _press(page, seal, middle_x: int, middle_y: int, rng: random.Random) -> None:
+    """Multiply the RGBA ``seal`` (0-1) into ``page`` (RGB, 0-1) centred at the point, its ink
+    taken unevenly (blotches of a quarter less ink)."""
+    import numpy as np
+
+    height, width = seal.shape[:2]
+    top, left = middle_y - height // 2, middle_x - width // 2
+    noise = np.random.default_rng(rng.randrange(2**32)).random((height // 8 + 1, width // 8 + 1))
+    evenness = 1 - 0.25 * np.kron(noise, np.ones((8, 8)))[:height, :width, None]
+    alpha = seal[:, :, 3:4] * evenness
+    page[top:top + height, left:left + width] *= (1 - alpha) + alpha * seal[:, :, :3]
+
+
+def company_seal(size: int, company: str, ink: tuple[int, int, int] = SEAL_INK) -> Image.Image:
     """A square seal of ``size`` pixels (RGBA): a border and four characters in two columns, the
     company's first two and 之印, in seal ink."""
     seal = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(seal)
     border = max(3, size // 22)
-    draw.rectangle((border, border, size - border, size - border), outline=(*SEAL_INK, 255), width=border)
+    draw.rectangle((border, border, size - border, size - border), outline=(*ink, 255), width=border)
     char = size // 3
     face = ImageFont.truetype(SEAL_FACE, char, index=0)
     right, left, upper, lower = size // 2 + char // 8, size // 8, size // 8, size // 2
     for glyph, at in zip(company[:2] + "之印", ((right, upper), (right, lower), (left, upper), (left, lower)),
                          strict=True):
-        draw.text(at, glyph, font=face, fill=(*SEAL_INK, 235))
+        draw.text(at, glyph, font=face, fill=(*ink, 235))
+    return seal
+
+
+def personal_seal(size: int, person: str, ink: tuple[int, int, int] = SEAL_INK) -> Image.Image:
+    """A round seal of ``size`` pixels (RGBA): a ring and the person's family name (its first two
+    characters) set top to bottom, in seal ink."""
+    seal = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(seal)
+    ring = max(2, size // 16)
+    draw.ellipse((ring, ring, size - ring, size - ring), outline=(*ink, 255), width=ring)
+    char = round(size * 0.36)
+    face = ImageFont.truetype(SEAL_FACE, char, index=0)
+    for n, glyph in enumerate(person[:2]):
+        draw.text(((size - char) // 2, round(size * 0.12) + n * char), glyph, font=face, fill=(*ink, 235))
     return seal
 
 

@@ -1,27 +1,28 @@
 """Coloured stamps and seals read through: their ink made paper before a colour page goes grey.
 
 Japanese business papers carry seals in vermilion seal ink: the issuing company's square seal
-(角印) pressed over its name and address on every invoice, a personal seal (認印) beside a
-signature, a received or date stamp across the body. In grey, vermilion (~215, 45, 40) is as dark
-as text (luminance ~80), so Tesseract reads a seal and the lines under it as one blot: on
-generated invoices whose 21-mm seal covered the issuer's line, no issuer's name was found
-(``python -m benchmarks.engine_settings --per-kind``, kind ``sealed``; ``docs/benchmarks.md``).
-Black over red stays black, so a scanner's colour keeps what the grey loses.
+(角印) pressed over its name and address on every invoice, a personal seal (認印) over or beside
+a signer's name, a received or date stamp across the body. In grey, vermilion (~215, 45, 40) is
+as dark as text (luminance ~80), so Tesseract reads a seal and the lines under it as one blot
+(kind ``sealed`` of ``benchmarks.scanned``: 1 of 6 words found; ``docs/benchmarks.md``, "Seals
+over names"). Black over red stays black, so a scanner's colour keeps what the grey loses.
 
-:func:`without_stamps` finds the page's stamps on a colour mask at ~``MASK_DPI`` (coloured ink:
-its channels ``INK_CHROMA`` or more apart): a connected patch of coloured ink at least
-``STAMP_MIN_MM`` across both ways, no more than ``STAMP_MAX_ASPECT`` times as long as it is wide,
-and ink in no more than ``STAMP_MAX_FILL`` of its box (strokes, not a filled panel), lying over
-black ink (``OVER_TEXT_CELLS``: what a stamp hides is text; one over nothing is left). In each
-stamp's box every pixel is made the grey of its lightest channel (the box seen through a filter
-of the ink's colour) and the ink itself white: paper to the engine, while the black text under it
-keeps its strokes. Red or blue *text* stays
-as it was: a line of it is wider than ``STAMP_MAX_ASPECT`` or under ``STAMP_MIN_MM`` tall, and a
-large red title (two characters of 24 pt are stamp-shaped) lies over no black text. A filled coloured
-panel (a header band, white text on it) is left alone: it is reversed text, read by the inverted
-pass (:mod:`pipeline.engine.blank`). A page mostly in colour (over ``COLOUR_PAGE_SHARE`` of its
-mask: a photograph, a brochure) is left as it is. A page scanned in grey has no colour to tell
-seal ink from text: nothing can be done for it here.
+:func:`without_stamps` finds the page's stamps on a mask of coloured ink at ~``MASK_DPI``
+(channels ``INK_CHROMA`` or more apart): a patch of it is a stamp when it is at least
+``STAMP_MIN_MM`` across both ways and at most ``STAMP_MAX_MM`` long, no more than
+``STAMP_MAX_ASPECT`` times as long as wide, with ink in no more than ``STAMP_MAX_FILL`` of its
+box (strokes, not a filled panel), and lies over black ink (``OVER_TEXT_CELLS``: what a stamp
+hides is text; one over nothing is left). In each stamp's box every pixel is made the grey of its
+lightest channel (the box seen through a filter of the ink's colour) and the ink itself white:
+paper to the engine, while the black text under it keeps its strokes.
+
+Left as they are: red or blue *text* (a line of it is longer than ``STAMP_MAX_ASPECT`` times its
+height or under ``STAMP_MIN_MM`` tall; a large red title, two characters of 24 pt, is
+stamp-shaped but lies over no black text); a filled coloured panel with white text on it
+(reversed text, read by the inverted pass: :mod:`pipeline.engine.blank`); a form printed in a
+colour (its grid is one patch the size of the form: its labels are read as printed); a page
+mostly in colour (over ``COLOUR_PAGE_SHARE`` of its mask: a photograph, a brochure). A page
+scanned in grey has no colour to tell seal ink from text: nothing can be done for it here.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ LOOK_DPI = 75  # the page is box-reduced to about this first (a thin stroke keep
 INK_CHROMA = 50  # max - min channel of coloured ink at LOOK_DPI (black, grey, paper, JPEG fringes: < 30)
 INK_DARKEST = 200  # and its darkest channel at most this (a tinted paper is light in every channel)
 STAMP_MIN_MM = 8.0  # a personal seal is 9-12 mm, a company's 18-24, a date stamp ~20
+STAMP_MAX_MM = 60.0  # the longest side: a received or PAID stamp is 30-50 mm; a form's coloured grid is larger
 STAMP_MAX_ASPECT = 2.5
 STAMP_MAX_FILL = 0.85  # of its box's cells (set by any ink in them): a 21-mm seal 0.68-0.71; a filled panel ~1
 COLOUR_PAGE_SHARE = 0.3
@@ -98,7 +100,8 @@ def _channel_bounds(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
 def _stamp_shaped(height: int, width: int, cells: int, mm_per_cell: float) -> bool:
     """Whether a patch of ``cells`` coloured cells in a ``height`` x ``width`` box is a stamp."""
     short, long = sorted((height * mm_per_cell, width * mm_per_cell))
-    return short >= STAMP_MIN_MM and long <= STAMP_MAX_ASPECT * short and cells <= STAMP_MAX_FILL * height * width
+    return (short >= STAMP_MIN_MM and long <= min(STAMP_MAX_MM, STAMP_MAX_ASPECT * short)
+            and cells <= STAMP_MAX_FILL * height * width)
 
 
 def _pooled(mask: np.ndarray, pool: int) -> np.ndarray:
