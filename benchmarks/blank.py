@@ -42,6 +42,7 @@ class SamplePage:
     fmt: str  # "png", "jpeg-<quality>", "tiff" (1-bit G4), "pdf", or "bytes" (``stored`` as given)
     has_text: bool
     stored: bytes = b""
+    text: str = ""  # what is written on it, where known
 
     @property
     def data(self) -> bytes:
@@ -154,27 +155,28 @@ def faint_pages(seed: int = 6) -> list[SamplePage]:
     for level in (190, 200, 215):
         page = Image.new("L", A4_PX[DPI], 255)
         _word(page, "秘密保持契約書 Contract terms", (mm(25), mm(30)), 9, level)
-        pages.append(SamplePage(f"faint-line-{level}", _noisy(page, 3, rng), "png", True))
+        pages.append(SamplePage(f"faint-line-{level}", _noisy(page, 3, rng), "png", True,
+                                text="秘密保持契約書 Contract terms"))
         word = Image.new("L", A4_PX[DPI], 255)
         _word(word, "済", (mm(120), mm(200)), 10, level)
-        pages.append(SamplePage(f"faint-word-{level}", _noisy(word, 3, rng), "png", True))
+        pages.append(SamplePage(f"faint-word-{level}", _noisy(word, 3, rng), "png", True, text="済"))
         grey = _grey_background(226, rng)
         _word(grey, "No. 5", (mm(30), mm(40)), 9, round(level * 226 / 255), serif=False)
-        pages.append(SamplePage(f"faint-word-on-grey-{level}", grey, "jpeg-60", True))
+        pages.append(SamplePage(f"faint-word-on-grey-{level}", grey, "jpeg-60", True, text="No. 5"))
     for text, points in (("OK", 8), ("済", 8), ("No. 1", 8), ("了", 10)):
         page = _noisy(Image.new("L", A4_PX[DPI], 255), 4, rng)
         _word(page, text, (mm(rng.uniform(20, 170)), mm(rng.uniform(20, 260))), points, 0, serif=False)
-        pages.append(SamplePage(f"short-word-{text}-{points}pt", page, "png", True))
+        pages.append(SamplePage(f"short-word-{text}-{points}pt", page, "png", True, text=text))
     footer = _holes(_noisy(Image.new("L", A4_PX[DPI], 255), 4, rng))
     _word(footer, "- 2 -", (mm(100), A4_PX[DPI][1] - mm(12)), 9, 0, serif=False)
-    pages.append(SamplePage("page-number-alone-with-holes", footer, "png", True))
+    pages.append(SamplePage("page-number-alone-with-holes", footer, "png", True, text="- 2 -"))
     beside = _holes(Image.new("L", A4_PX[DPI], 255))
     _word(beside, "写", (mm(20), A4_PX[DPI][1] // 2 - mm(40)), 9, 0)
-    pages.append(SamplePage("one-kanji-beside-a-hole", beside, "png", True))
+    pages.append(SamplePage("one-kanji-beside-a-hole", beside, "png", True, text="写"))
     line = render_page(["株式会社サンプル 御中"], width=620, font_size=28)
-    pages.append(SamplePage("one-line-small-image", line, "png-nodpi", True))
+    pages.append(SamplePage("one-line-small-image", line, "png-nodpi", True, text="株式会社サンプル 御中"))
     pages.append(SamplePage("one-line-small-image-faint", faint_lines(["株式会社サンプル 御中"], 205, 620, 28),
-                            "png-nodpi", True))
+                            "png-nodpi", True, text="株式会社サンプル 御中"))
     return pages
 
 

@@ -61,6 +61,9 @@ DARK_LEVEL = 128  # a pixel of the ~75-DPI reduction darker than this is dark (f
 GROUND_CONTRAST = 96  # ground: this many grey levels darker than the paper (a band of grey 140 on white is)
 NEGATIVE_SHARE = 0.5  # more of the page than this dark: a negative (white on black) ...
 PAPER_SHARE = 0.05  # ... unless this much of it is light ground: paper lying on a dark platen
+PAPER_LOW_PERCENTILE = 5  # a nearly empty page's paper noise: its 90th percentile less its 5th ...
+PAPER_NOISE_SPREADS = 3  # ... times this is made white (scanner noise of 3-4 levels: 15-20 below the paper)
+PAPER_NOISE_MIN = 12
 REVERSED_MM2 = 25.0  # this much solid ground: text may be reversed out on it (text pages: 0-16; a band: 800)
 
 
@@ -132,6 +135,32 @@ def _paper_in(pixels: np.ndarray, side: int) -> bool:
     all over), as a slip or a receipt scanned on a flatbed with its lid open lies on black. A
     negative's light pixels are its letters' strokes, which fill no such square."""
     return np.count_nonzero(eroded(pixels >= DARK_LEVEL, side)) > PAPER_SHARE * pixels.size
+
+
+def whitened_paper(image: Image.Image, ink: InkReading) -> Image.Image:
+    """A nearly empty page (one the first look did not settle: under ``LOOK_MM2`` of ink) with its
+    paper made white: every pixel lighter than the paper's level less ``PAPER_NOISE_SPREADS`` times
+    its noise (at least ``PAPER_NOISE_MIN``, at most ``INK_CONTRAST`` levels: what the ink test
+    calls ink keeps its level) becomes 255. Any other page comes back as it is.
+
+    Tesseract thresholds a page by Otsu's method over its whole histogram. On a page of text, ink
+    and paper are its two modes; on a nearly empty one, the paper's own scanner noise is, and the
+    threshold falls inside it: the engine is handed hundreds of thousands of specks. A page with one
+    faint line, a stamp-sized 済 or a page number on it took 26-74 s of CPU a page and read junk, or
+    ran past the page time-out (``benchmarks.blank``'s faint pages, ``docs/benchmarks.md``,
+    "Nearly empty pages"); with its paper white, a fraction of a second, and its words."""
+    if ink.first_look or image.mode == "1":  # a bilevel page has no grey noise to split
+        return image
+    grey = image if image.mode == "L" else image.convert("L")
+    counts = np.cumsum(grey.histogram())
+    paper = int(np.searchsorted(counts, counts[-1] * BACKGROUND_PERCENTILE / 100))
+    low = int(np.searchsorted(counts, counts[-1] * PAPER_LOW_PERCENTILE / 100))
+    spread = min(INK_CONTRAST, max(PAPER_NOISE_MIN, round(PAPER_NOISE_SPREADS * (paper - low))))
+    cut = paper - spread
+    if image.mode == "L":
+        return image.point([255 if v >= cut else v for v in range(256)])
+    white = Image.new(image.mode, image.size, "white")
+    return Image.composite(white, image, grey.point([255 if v >= cut else 0 for v in range(256)]))
 
 
 def page_share(reductions: Reductions) -> float:

@@ -25,7 +25,7 @@ from typing import NamedTuple, Protocol
 
 from PIL import Image
 
-from pipeline.engine.blank import DarkGround, InkReading, dark_ground, ink_test
+from pipeline.engine.blank import DarkGround, InkReading, dark_ground, ink_test, whitened_paper
 from pipeline.engine.documents import OpenedDocument, at_read_resolution
 from pipeline.engine.geometry import Reductions, inverted
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
@@ -43,11 +43,12 @@ READING_SETTINGS = (
     "languages", "engine", "vertical_language", "detect_orientation", "deskew_min_deg", "deskew_max_deg",
     "weak_confidence", "rotate_min_confidence", "dpi", "max_pixels", "skip_blank", "invert_pass", "max_read_dpi",
     "lstm_dictionary", "retry_certainty", "latin_reader", "invert_where_dark", "min_read_dpi",
-    "drop_stamps",
+    "drop_stamps", "whiten_paper",
 )
 # Reading settings added after readings were stored, with the value those readings were made at:
 # such a setting enters the stamp only when set otherwise, so adding one keeps earlier stamps.
-LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False, "min_read_dpi": 0, "drop_stamps": False}
+LATER_READING_SETTINGS = {"latin_reader": "", "invert_where_dark": False, "min_read_dpi": 0, "drop_stamps": False,
+                          "whiten_paper": False}
 
 
 class EngineStamp(NamedTuple):
@@ -151,17 +152,19 @@ class OcrStage:
         decode_s += time.perf_counter() - started  # resampling to the read resolution prepares its pixels
         reductions = Reductions(image, dpi)  # made once, for the ink test and the skew estimate
         image, reductions, ground = positive(image, reductions)
-        ink = ink_test(image, dpi, reductions) if self.settings.skip_blank else None
-        if ink is not None and ink.blank:
+        ink = ink_test(image, dpi, reductions)
+        if self.settings.skip_blank and ink.blank:
             image.close()
             return blank_page(page_input, decode_s, dpi, ink)
+        if self.settings.whiten_paper:
+            image = whitened_paper(image, ink)
         self.engine.invert_lines(self.settings.invert_pass
                                  or (self.settings.invert_where_dark and ground.may_hold_reversed_text))
         reading = read_page(self.engine, image, dpi, self.settings.page_timeout_s, self.geometry, reductions)
         started = time.perf_counter()
         text = clean_text(reading.text)
         geometry = {k: round(v, 4) for k, v in reading.seconds.items() if k != "ocr_s"}
-        geometry["ink_s"] = round(ground.seconds + (ink.seconds if ink is not None else 0.0), 4)  # both look at ink
+        geometry["ink_s"] = round(ground.seconds + ink.seconds, 4)  # both look at ink
         result = PageResult(
             page=page_input.page,
             text=text,

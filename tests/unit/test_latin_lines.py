@@ -54,11 +54,12 @@ def test_a_changed_line_not_found_in_the_page_text_rebuilds_it_from_the_lines() 
 def test_the_latin_reader_is_in_the_reading_stamp_only_when_it_reads() -> None:
     """Readings stored before the setting existed (``jpn+eng``, the default then) keep their stamp
     (pinned: the digest as it was; ``max_read_dpi``, ``invert_where_dark``, ``deskew_max_deg``,
-    ``min_read_dpi`` and ``drop_stamps`` at their defaults then, 0, off, 12, 0 and off); ``eng`` among the
-    reading languages reads nothing again; a reading with the Latin reader has a stamp of its own."""
+    ``min_read_dpi``, ``drop_stamps`` and ``whiten_paper`` at their defaults then, 0, off, 12, 0, off,
+    off); ``eng`` among the reading languages reads nothing again; a reading with the Latin reader
+    has a stamp of its own."""
     args = ("tesseract 5.5.4", "jpn+eng (jpn:1+eng:2)", "jpn_vert:3")
     before = Settings(languages="jpn+eng", max_read_dpi=0, invert_where_dark=False, deskew_max_deg=12.0,
-                      min_read_dpi=0, drop_stamps=False)
+                      min_read_dpi=0, drop_stamps=False, whiten_paper=False)
     assert before.latin_language == "eng" and before.latin_reader == ""
     assert reading_stamp(before, *args) == reading_stamp(before.model_copy(update={"latin_language": ""}), *args)
     assert reading_stamp(before, *args) == "8b694b0a6c78ab79"
