@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     skip_blank: bool = Field(True, description="Pages the ink test finds blank are not given to the engine.")
     whiten_paper: bool = Field(
         True, description="On nearly empty pages (under 400 mm² of ink) the paper's scanner noise is made white "
-                          "before reading: Tesseract's threshold split the noise (26-74 s a page, junk text).",
+                          "before reading: Tesseract's threshold split the noise (23-88 s a page, junk text).",
     )
     page_timeout_s: float = Field(120.0, gt=0, le=3600, description="Engine time-out per page.")
     max_object_bytes: int = Field(200 * 1024**2, gt=0, description="Larger objects are refused unread.")

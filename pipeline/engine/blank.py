@@ -146,7 +146,7 @@ def whitened_paper(image: Image.Image, ink: InkReading) -> Image.Image:
     Tesseract thresholds a page by Otsu's method over its whole histogram. On a page of text, ink
     and paper are its two modes; on a nearly empty one, the paper's own scanner noise is, and the
     threshold falls inside it: the engine is handed hundreds of thousands of specks. A page with one
-    faint line, a stamp-sized 済 or a page number on it took 26-74 s of CPU a page and read junk, or
+    faint line, a small 済 or "No. 1" on it took 23-88 s of CPU a page and read junk, or
     ran past the page time-out (``benchmarks.blank``'s faint pages, ``docs/benchmarks.md``,
     "Nearly empty pages"); with its paper white, a fraction of a second, and its words."""
     if ink.first_look or image.mode == "1":  # a bilevel page has no grey noise to split

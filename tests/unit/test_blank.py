@@ -236,7 +236,7 @@ def test_a_nearly_empty_pages_paper_noise_is_made_white_and_its_ink_kept() -> No
 @pytest.mark.parametrize(("name", "words"), [("faint-line-190", "Contract terms"), ("faint-line-215", "Contract terms"),
                                              ("faint-word-on-grey-200", "No. 5"), ("short-word-No. 1-8pt", "No. 1")])
 def test_a_nearly_empty_page_with_words_on_it_is_read_for_them(stage: OcrStage, name: str, words: str) -> None:
-    """Read as scanned, Tesseract's threshold fell inside the paper's noise: 26-74 CPU s a page,
+    """Read as scanned, Tesseract's threshold fell inside the paper's noise: 23-88 CPU s a page,
     junk text, or the page time-out (``benchmarks.nearlyempty``); with the paper whitened, its words.
     (The faint lines' Japanese half is read or not by the draw of the page's noise, unseeded: the
     Latin half is read either way.)"""
