@@ -152,9 +152,8 @@ def whitened_paper(image: Image.Image, ink: InkReading) -> Image.Image:
     if ink.first_look or image.mode == "1":  # a bilevel page has no grey noise to split
         return image
     grey = image if image.mode == "L" else image.convert("L")
-    counts = np.cumsum(grey.histogram())
-    paper = int(np.searchsorted(counts, counts[-1] * BACKGROUND_PERCENTILE / 100))
-    low = int(np.searchsorted(counts, counts[-1] * PAPER_LOW_PERCENTILE / 100))
+    histogram = grey.histogram()
+    paper, low = background_level(histogram), percentile_level(histogram, PAPER_LOW_PERCENTILE)
     spread = min(INK_CONTRAST, max(PAPER_NOISE_MIN, round(PAPER_NOISE_SPREADS * (paper - low))))
     cut = paper - spread
     if image.mode == "L":
@@ -196,8 +195,13 @@ def ink_count(small: Image.Image) -> tuple[int, int]:
 
 def background_level(histogram: list[int]) -> int:
     """The paper's grey level: the ``BACKGROUND_PERCENTILE`` of the page's histogram."""
+    return percentile_level(histogram, BACKGROUND_PERCENTILE)
+
+
+def percentile_level(histogram: list[int], percent: float) -> int:
+    """The grey level under which ``percent`` of a histogram's pixels lie."""
     counts = np.cumsum(histogram)
-    return int(np.searchsorted(counts, counts[-1] * BACKGROUND_PERCENTILE / 100))
+    return int(np.searchsorted(counts, counts[-1] * percent / 100))
 
 
 def ink_area_mm2(ink: np.ndarray, dpi: float) -> float:
