@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pickle
 import resource
-import time
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.engine.split import LongDocument, read_or_defer
 from pipeline.errors import classify
 from pipeline.models import Job
 from pipeline.settings import Settings
@@ -81,27 +81,16 @@ class OcrBatch:
                "deferred_pages": 0}
         try:
             fetched = fetch() if fetch is not None else self.fetcher.fetch(job)
-            doc, long_pages = self.stage.reuse(job, fetched), 0
-            if doc is None:
-                doc, long_pages = self._read(job, fetched)
+            done = read_or_defer(self.stage, job, fetched, self.split_pages)
         except Exception as exc:
             out.update(classify(exc).fields())
         else:
-            if doc is None:  # spread over the pool by the second pass, the version read now
-                out.update(deferred_pages=long_pages, version_id=fetched.version_id or job.version_id)
+            if isinstance(done, LongDocument):  # spread over the pool by the second pass, the version read now
+                out.update(deferred_pages=done.page_count, version_id=fetched.version_id or job.version_id)
             else:
-                out.update(ok=True, pages=doc.page_count, document=pickle.dumps(doc, protocol=5))
+                out.update(ok=True, pages=done.page_count, document=pickle.dumps(done, protocol=5))
         out["worker_rss_mb"] = peak_rss_mb()
         return out
-
-    def _read(self, job: Job, fetched: Any) -> tuple[Any, int]:
-        """(the document, 0), or (None, its pages) for a long one left to the second pass."""
-        from pipeline.engine.documents import is_long
-
-        started = time.perf_counter()
-        with self.stage.open(fetched.data) as opened:
-            long_pages = opened.page_count if is_long(opened.page_count, self.split_pages) else 0
-            return (None if long_pages else self.stage.process_opened(job, fetched, opened, started)), long_pages
 
 
 def peak_rss_mb() -> float:

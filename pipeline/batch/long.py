@@ -24,8 +24,7 @@ import time
 from typing import Any
 
 from pipeline.batch.actors import peak_rss_mb, result_schema, row_job
-from pipeline.engine.documents import OpenedDocument
-from pipeline.engine.split import LongDocument, Parts, page_ranges, read_range
+from pipeline.engine.split import LongDocument, OpenRun, Parts, page_ranges, read_range
 from pipeline.errors import classify
 from pipeline.models import Failure, FetchedObject
 from pipeline.settings import Settings
@@ -46,9 +45,7 @@ class OcrRange:
 
         self.stage = warm_stage(settings, env)
         self.fetcher = Fetcher(settings)
-        self._key: tuple[str, str, str] | None = None
-        self._fetched: FetchedObject | None = None
-        self._doc: OpenedDocument | None = None
+        self.run: OpenRun[FetchedObject] = OpenRun(self.stage)  # the document whose ranges come here now
 
     def __call__(self, batch: Any) -> Any:
         """``batch``: a pyarrow table of range rows; returns a table of range results."""
@@ -65,10 +62,11 @@ class OcrRange:
                "seconds": 0.0, "sha256": ""}
         started = time.perf_counter()
         try:
-            fetched, doc = self._open(row)
+            fetched, doc = self.run.opened((row["bucket"], row["key"], row.get("version_id") or ""),
+                                           lambda: self._fetch(row))
             pages = read_range(self.stage, doc, row["first"], row["last"])
         except Exception as exc:
-            self._close()
+            self.run.close()
             out.update(classify(exc).fields())
         else:
             out.update(etag=fetched.etag, size=fetched.size, content_type=doc.content_type, sha256=fetched.sha256,
@@ -77,20 +75,9 @@ class OcrRange:
         out["worker_rss_mb"] = peak_rss_mb()
         return out
 
-    def _open(self, row: dict[str, Any]) -> tuple[FetchedObject, OpenedDocument]:
-        """The row's object, fetched and opened once for as long as its ranges keep coming here."""
-        key = (row["bucket"], row["key"], row.get("version_id") or "")
-        if key != self._key or self._doc is None or self._fetched is None:
-            self._close()
-            self._fetched = self.fetcher.fetch(row_job(row))
-            self._doc = self.stage.open(self._fetched.data)
-            self._key = key
-        return self._fetched, self._doc
-
-    def _close(self) -> None:
-        if self._doc is not None:
-            self._doc.close()
-        self._key, self._fetched, self._doc = None, None, None
+    def _fetch(self, row: dict[str, Any]) -> tuple[FetchedObject, bytes]:
+        fetched = self.fetcher.fetch(row_job(row))
+        return fetched, fetched.data
 
 
 class Assembler:

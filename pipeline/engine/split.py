@@ -1,8 +1,10 @@
 """Long documents, for both runtimes: read whole, or cut into page ranges that whichever worker is
 free reads, and put together from the ranges in whatever order they come back.
 
-    documents.is_long(page_count, split_pages) -> read whole (OcrStage.process_opened), or split
+    read_or_defer(stage, job, fetched, split_pages) -> the Document (reused or read whole), or
+                                          the LongDocument (opened and counted) to spread
     page_ranges(page_count, split_pages) -> [(1, 8), (9, 16), ...]
+    OpenRun(stage).opened(key, load)     -> the document its ranges come from, opened once a run
     read_range(stage, opened, first, last) -> [PageResult, ...]
     Parts(LongDocument).add / .fail      -> the Document, or the Failure, once every range is in
 
@@ -17,15 +19,31 @@ versions of an object (ETags differ) fail the document as ``ObjectChanged`` inst
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
+from pipeline.engine.documents import OpenedDocument, is_long
 from pipeline.engine.stage import EngineStamp, OcrStage, assemble_document, decode_page
 from pipeline.errors import ObjectChanged
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
 
-if TYPE_CHECKING:
-    from pipeline.engine.documents import OpenedDocument
+Held = TypeVar("Held")
+
+
+def read_or_defer(stage: OcrStage, job: Job, fetched: FetchedObject, split_pages: int,
+                  look_up: bool = True) -> Document | LongDocument:
+    """The job's document: an earlier reading of its bytes reused (``look_up``: the runtime has
+    not looked already), or read whole; or, for a long document (:func:`is_long`), only opened
+    and counted: the :class:`LongDocument` for the runtime to spread over its workers by ranges."""
+    reused = stage.reuse(job, fetched) if look_up else None
+    if reused is not None:
+        return reused
+    started = time.perf_counter()
+    with stage.open(fetched.data) as opened:
+        if not is_long(opened.page_count, split_pages):
+            return stage.process_opened(job, fetched, opened, started)
+        return LongDocument.opened(stage, job, fetched, opened, started)
 
 
 def page_ranges(page_count: int, split_pages: int) -> list[tuple[int, int]]:
@@ -56,6 +74,32 @@ class LongDocument:
         seconds = fetched.seconds + time.perf_counter() - started
         return cls(job, replace(fetched, data=b"", seconds=seconds), opened.content_type, opened.page_count,
                    stage.engine_stamp())
+
+
+class OpenRun(Generic[Held]):
+    """The one long document a worker's ranges come from, fetched and opened once while its
+    ranges keep coming (ranges of one document often arrive in a run), closed when another's come."""
+
+    def __init__(self, stage: OcrStage) -> None:
+        self.stage = stage
+        self._key: Hashable | None = None
+        self._held: Held | None = None
+        self._doc: OpenedDocument | None = None
+
+    def opened(self, key: Hashable, load: Callable[[], tuple[Held, bytes]]) -> tuple[Held, OpenedDocument]:
+        """The document ``key`` names, opened; ``load``: what holds its bytes, and the bytes (called
+        only when another document, or none, is open)."""
+        if key != self._key or self._doc is None:
+            self.close()
+            held, data = load()
+            self._doc, self._held, self._key = self.stage.open(data), held, key
+        return self._held, self._doc  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Close the open document, if any (after a failed range, or before a whole job)."""
+        if self._doc is not None:
+            self._doc.close()
+        self._key, self._held, self._doc = None, None, None
 
 
 @dataclass

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.documents import OpenedDocument, is_long
-from pipeline.engine.split import LongDocument, read_range
+from pipeline.engine.split import LongDocument, OpenRun, read_or_defer, read_range
 from pipeline.errors import EngineTimeout, WorkerLost
 from pipeline.fleet.raycluster import warm_stage
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
@@ -48,8 +47,7 @@ class OcrWorker:
         self.stage = warm_stage(settings, env)
         self.fetcher = Fetcher(settings)
         self.split_pages = settings.split_pages
-        self._split: OpenedDocument | None = None  # the split document whose ranges come here now
-        self._split_key = ""
+        self.split: OpenRun[Any] = OpenRun(self.stage)  # the split document whose ranges come here now
         # the actor runs its tasks on a few threads so one task's download overlaps another's OCR;
         # the engine (and the split document) is one task's at a time, in the order they came
         self.turns = EngineTurns()
@@ -85,26 +83,19 @@ class OcrWorker:
                 if reused is not None:
                     return reused
             engine()
-            self._close_split()
+            self.split.close()
             return self._start_fetched(job, fetched)
 
     def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | Failure:
         """Holding the engine: fetch (and look for an earlier reading of) a large object, then read
-        it whole or hand it back split."""
+        it whole or hand it back split (:func:`pipeline.engine.split.read_or_defer`)."""
         import ray
 
         try:
-            if fetched is None:
-                fetched = self.fetcher.fetch(job)
-                reused = self.stage.reuse(job, fetched)
-                if reused is not None:
-                    return reused
-            started = time.perf_counter()
-            with self.stage.open(fetched.data) as doc:
-                if not is_long(doc.page_count, self.split_pages):
-                    return self.stage.process_opened(job, fetched, doc, started)
-                long_doc = LongDocument.opened(self.stage, job, fetched, doc, started)
-                return JobSplit(long_doc, [ray.put(fetched.data)])
+            look_up = fetched is None  # a small object was looked up before it waited for the engine
+            fetched = fetched if fetched is not None else self.fetcher.fetch(job)
+            done = read_or_defer(self.stage, job, fetched, self.split_pages, look_up)
+            return JobSplit(done, [ray.put(fetched.data)]) if isinstance(done, LongDocument) else done
         except Exception as exc:
             return Failure.of(job, exc)
 
@@ -113,29 +104,19 @@ class OcrWorker:
         """OCR pages ``first..last`` of a split document (``[ObjectRef]`` of its bytes).
 
         Ranges of one document often come here in a run, so the document is fetched from the
-        object store and opened once per run, not once per range.
+        object store and opened once per run, not once per range (:class:`OpenRun`).
         """
+        import ray
+
+        ref = data_ref[0]
         try:
             with self.turns.turn(turn) as engine:
                 engine()
-                return read_range(self.stage, self._open_split(data_ref[0]), first, last)
+                _, opened = self.split.opened(ref.hex(), lambda: (ref, ray.get(ref)))
+                return read_range(self.stage, opened, first, last)
         except Exception as exc:
+            self.split.close()
             return Failure.of(job, exc)
-
-    def _open_split(self, ref: Any) -> OpenedDocument:
-        import ray
-
-        if ref.hex() != self._split_key:
-            self._close_split()
-            self._split = self.stage.open(ray.get(ref))
-            self._split_key = ref.hex()
-        assert self._split is not None
-        return self._split
-
-    def _close_split(self) -> None:
-        if self._split is not None:
-            self._split.close()
-        self._split, self._split_key = None, ""
 
 
 class EngineTurns:
