@@ -138,12 +138,13 @@ def moto_endpoint() -> Iterator[str]:
 class FakeImds:
     """IMDSv2 as EC2 serves it: a session token on ``PUT /latest/api/token`` (with its TTL
     header), ``GET /latest/meta-data/<path>`` only with that token (401 without), 404 for a path
-    not in ``metadata``."""
+    not in ``metadata``. A value may be a list: the answers to successive reads, the last one
+    repeated (a lifecycle state that changes while a node watches it)."""
 
     TOKEN = "imds-session-token-1"
 
     def __init__(self) -> None:
-        self.metadata: dict[str, str] = {}
+        self.metadata: dict[str, str | list[str]] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -155,7 +156,7 @@ class FakeImds:
                 if self.headers.get("X-aws-ec2-metadata-token") != fake.TOKEN:
                     self._reply(401, "")
                     return
-                value = fake.metadata.get(self.path.removeprefix("/latest/meta-data/"))
+                value = fake.answer(self.path.removeprefix("/latest/meta-data/"))
                 self._reply(404 if value is None else 200, value or "")
 
             def _reply(self, code: int, body: str) -> None:
@@ -171,6 +172,13 @@ class FakeImds:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, path: str) -> str | None:
+        """What a read of ``path`` returns now (a list's next answer), or None (404)."""
+        value = self.metadata.get(path)
+        if isinstance(value, list):
+            return value.pop(0) if len(value) > 1 else value[0]
+        return value
 
     def close(self) -> None:
         """Stop serving."""

@@ -1,10 +1,9 @@
-"""``node-drain`` on a worker node: a fake IMDSv2 (token required) whose target lifecycle state
-turns ``Terminated``; the hook's calls checked by botocore's Stubber against the API model."""
+"""``node-drain`` on a worker node: the shared fake IMDSv2 (``imds``, token required) whose target
+lifecycle state turns ``Terminated``; the hook's calls checked by botocore's Stubber against the API model."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -18,34 +17,11 @@ INSTANCE = "i-0123456789abcdef0"
 
 
 @pytest.fixture
-def imds_server():
-    states = ["InService", "InService", "Terminated"]
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_PUT(self) -> None:
-            self._send(200, b"token-1")
-
-        def do_GET(self) -> None:
-            if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
-                self._send(401, b"")
-            elif self.path.endswith("/autoscaling/target-lifecycle-state"):
-                self._send(200, (states.pop(0) if len(states) > 1 else states[0]).encode())
-            else:
-                self._send(404, b"")
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def imds_server(imds) -> Iterator[str]:
+    """The shared fake IMDSv2, its target lifecycle state turning ``Terminated`` on the third read."""
+    imds.metadata = {"autoscaling/target-lifecycle-state": ["InService", "InService", "Terminated"]}
+    yield imds.url
+    imds.metadata = {}
 
 
 def test_terminated_node_heartbeats_stops_ray_then_completes(imds_server) -> None:
