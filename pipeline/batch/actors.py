@@ -12,7 +12,7 @@ import resource
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.engine.split import LongDocument, read_or_defer
+from pipeline.engine.stage import LongDocument
 from pipeline.errors import classify
 from pipeline.models import Job
 from pipeline.settings import Settings
@@ -81,7 +81,7 @@ class OcrBatch:
                "deferred_pages": 0}
         try:
             fetched = fetch() if fetch is not None else self.fetcher.fetch(job)
-            done = read_or_defer(self.stage, job, fetched, self.split_pages)
+            done = self.stage.read_or_defer(job, fetched, self.split_pages)
         except Exception as exc:
             out.update(classify(exc).fields())
         else:

@@ -24,7 +24,8 @@ import time
 from typing import Any
 
 from pipeline.batch.actors import peak_rss_mb, result_schema, row_job
-from pipeline.engine.split import LongDocument, OpenRun, Parts, page_ranges, read_range
+from pipeline.engine.split import OpenRun, Parts, page_ranges, read_range
+from pipeline.engine.stage import LongDocument
 from pipeline.errors import classify
 from pipeline.models import Failure, FetchedObject
 from pipeline.settings import Settings

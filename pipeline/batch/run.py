@@ -5,7 +5,7 @@
     list (driver) -> [skip what is indexed: one mget per 1,000 ids] -> ray.data.from_items
       -> map_batches(OcrBatch, actor pool: one warm engine per CPU slot)
       -> write_datasink(OpenSearchDatasink: bulk + per-item results [+ Parquet parts])
-    then, for documents of OCR_BATCH_SPLIT_PAGES pages or more (deferred by OcrBatch):
+    then, for documents of more than OCR_SPLIT_PAGES pages (deferred by OcrBatch: OcrStage.read_or_defer):
       page ranges -> map_batches(OcrRange, the pool) -> map_batches(Assembler) -> the same datasink
 
 The OCR stage and the bulk writer are the stream's own; this module only shapes the pool and

@@ -1,7 +1,7 @@
 """Long documents, for both runtimes: read whole, or cut into page ranges that whichever worker is
 free reads, and put together from the ranges in whatever order they come back.
 
-    read_or_defer(stage, job, fetched, split_pages) -> the Document (reused or read whole), or
+    OcrStage.read_or_defer(job, fetched, split_pages) -> the Document (reused or read whole), or
                                           the LongDocument (opened and counted) to spread
     page_ranges(page_count, split_pages) -> [(1, 8), (9, 16), ...]
     OpenRun(stage).opened(key, load)     -> the document its ranges come from, opened once a run
@@ -18,32 +18,16 @@ versions of an object (ETags differ) fail the document as ``ObjectChanged`` inst
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
-from pipeline.engine.documents import OpenedDocument, is_long
-from pipeline.engine.stage import EngineStamp, OcrStage, assemble_document, decode_page
+from pipeline.engine.documents import OpenedDocument
+from pipeline.engine.stage import LongDocument, OcrStage, assemble_document, decode_page
 from pipeline.errors import ObjectChanged
-from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
+from pipeline.models import Document, Failure, PageResult
 
 Held = TypeVar("Held")
-
-
-def read_or_defer(stage: OcrStage, job: Job, fetched: FetchedObject, split_pages: int,
-                  look_up: bool = True) -> Document | LongDocument:
-    """The job's document: an earlier reading of its bytes reused (``look_up``: the runtime has
-    not looked already), or read whole; or, for a long document (:func:`is_long`), only opened
-    and counted: the :class:`LongDocument` for the runtime to spread over its workers by ranges."""
-    reused = stage.reuse(job, fetched) if look_up else None
-    if reused is not None:
-        return reused
-    started = time.perf_counter()
-    with stage.open(fetched.data) as opened:
-        if not is_long(opened.page_count, split_pages):
-            return stage.process_opened(job, fetched, opened, started)
-        return LongDocument.opened(stage, job, fetched, opened, started)
 
 
 def page_ranges(page_count: int, split_pages: int) -> list[tuple[int, int]]:
@@ -55,25 +39,6 @@ def page_ranges(page_count: int, split_pages: int) -> list[tuple[int, int]]:
 def read_range(stage: OcrStage, opened: OpenedDocument, first: int, last: int) -> list[PageResult]:
     """OCR pages ``first..last`` of an opened document, one page in memory at a time."""
     return [stage.recognise(*decode_page(opened, number)) for number in range(first, last + 1)]
-
-
-@dataclass
-class LongDocument:
-    """What a split document's record needs besides its pages: known once it is opened."""
-
-    job: Job
-    fetched: FetchedObject  # its bytes emptied: they travel to the ranges another way
-    content_type: str
-    page_count: int
-    engine_stamp: EngineStamp
-
-    @classmethod
-    def opened(cls, stage: OcrStage, job: Job, fetched: FetchedObject, opened: OpenedDocument,
-               started: float) -> LongDocument:
-        """The long document ``opened`` from ``fetched``; its open time is charged to the fetch."""
-        seconds = fetched.seconds + time.perf_counter() - started
-        return cls(job, replace(fetched, data=b"", seconds=seconds), opened.content_type, opened.page_count,
-                   stage.engine_stamp())
 
 
 class OpenRun(Generic[Held]):

@@ -19,14 +19,14 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import NamedTuple, Protocol
 
 from PIL import Image
 
 from pipeline.engine.blank import DarkGround, InkReading, dark_ground, ink_test, whitened_paper
-from pipeline.engine.documents import OpenedDocument, at_read_resolution
+from pipeline.engine.documents import OpenedDocument, at_read_resolution, is_long
 from pipeline.engine.geometry import Reductions, inverted
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
@@ -100,12 +100,24 @@ class OcrStage:
     def process_fetched(self, job: Job, fetched: FetchedObject) -> Document:
         """OCR every page of an already fetched object, in order, one page in memory at a time
         (or reuse an earlier reading of the same bytes)."""
-        reused = self.reuse(job, fetched)
+        document = self.read_or_defer(job, fetched, split_pages=0)
+        assert isinstance(document, Document)  # split_pages=0: never deferred
+        return document
+
+    def read_or_defer(self, job: Job, fetched: FetchedObject, split_pages: int,
+                      look_up: bool = True) -> Document | LongDocument:
+        """The job's document: an earlier reading of its bytes reused (``look_up``: the runtime has
+        not looked already), or read whole; or, for a long document (``documents.is_long``), only
+        opened and counted: the :class:`LongDocument` for the runtime to spread over its workers
+        in page ranges (:mod:`pipeline.engine.split`)."""
+        reused = self.reuse(job, fetched) if look_up else None
         if reused is not None:
             return reused
         started = time.perf_counter()
-        with self.open(fetched.data) as doc:
-            return self.process_opened(job, fetched, doc, started)
+        with self.open(fetched.data) as opened:
+            if not is_long(opened.page_count, split_pages):
+                return self.process_opened(job, fetched, opened, started)
+            return LongDocument.opened(self, job, fetched, opened, started)
 
     def process_opened(self, job: Job, fetched: FetchedObject, doc: OpenedDocument, started: float) -> Document:
         """OCR every page of an object already opened (by a runtime that looked at its page count
@@ -206,6 +218,25 @@ class OcrStage:
             self._stamp = EngineStamp(self.engine.version, languages,
                                       reading_stamp(s, self.engine.version, languages, extra or ""))
         return self._stamp
+
+
+@dataclass
+class LongDocument:
+    """What a split document's record needs besides its pages: known once it is opened."""
+
+    job: Job
+    fetched: FetchedObject  # its bytes emptied: they travel to the ranges another way
+    content_type: str
+    page_count: int
+    engine_stamp: EngineStamp
+
+    @classmethod
+    def opened(cls, stage: OcrStage, job: Job, fetched: FetchedObject, opened: OpenedDocument,
+               started: float) -> LongDocument:
+        """The long document ``opened`` from ``fetched``; its open time is charged to the fetch."""
+        seconds = fetched.seconds + time.perf_counter() - started
+        return cls(job, replace(fetched, data=b"", seconds=seconds), opened.content_type, opened.page_count,
+                   stage.engine_stamp())
 
 
 def reading_stamp(settings: Settings, engine_version: str, languages: str, vertical_data: str = "") -> str:

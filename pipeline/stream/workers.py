@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.split import LongDocument, OpenRun, read_or_defer, read_range
+from pipeline.engine.split import OpenRun, read_range
+from pipeline.engine.stage import LongDocument
 from pipeline.errors import EngineTimeout, WorkerLost
 from pipeline.fleet.raycluster import warm_stage
 from pipeline.models import Document, Failure, FetchedObject, Job, PageResult
@@ -88,13 +89,13 @@ class OcrWorker:
 
     def _start_fetched(self, job: Job, fetched: FetchedObject | None) -> Document | JobSplit | Failure:
         """Holding the engine: fetch (and look for an earlier reading of) a large object, then read
-        it whole or hand it back split (:func:`pipeline.engine.split.read_or_defer`)."""
+        it whole or hand it back split (:meth:`pipeline.engine.stage.OcrStage.read_or_defer`)."""
         import ray
 
         try:
             look_up = fetched is None  # a small object was looked up before it waited for the engine
             fetched = fetched if fetched is not None else self.fetcher.fetch(job)
-            done = read_or_defer(self.stage, job, fetched, self.split_pages, look_up)
+            done = self.stage.read_or_defer(job, fetched, self.split_pages, look_up)
             return JobSplit(done, [ray.put(fetched.data)]) if isinstance(done, LongDocument) else done
         except Exception as exc:
             return Failure.of(job, exc)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 
 from pipeline.engine.documents import is_long
-from pipeline.engine.split import LongDocument, OpenRun, page_ranges, read_or_defer
-from pipeline.engine.stage import OcrStage
+from pipeline.engine.split import OpenRun, page_ranges
+from pipeline.engine.stage import LongDocument, OcrStage
 from pipeline.models import Document, FetchedObject, Job
 from pipeline.settings import Settings
 from tests import inputs
@@ -47,13 +47,13 @@ def test_a_long_document_is_only_opened_and_counted_a_short_one_read_whole() -> 
     lookups = _Lookups()
     stage = OcrStage(Settings(), prior=lookups)
     job = Job("b", "scans/long.pdf", "v1")
-    long_doc = read_or_defer(stage, job, _fetched(inputs.many_pages_pdf(9)), split_pages=8)
+    long_doc = stage.read_or_defer(job, _fetched(inputs.many_pages_pdf(9)), split_pages=8)
     assert isinstance(long_doc, LongDocument)
     assert (long_doc.page_count, long_doc.content_type, long_doc.fetched.data) == (9, "application/pdf", b"")
-    whole = read_or_defer(stage, job, _fetched(inputs.many_pages_pdf(3)), split_pages=8)
+    whole = stage.read_or_defer(job, _fetched(inputs.many_pages_pdf(3)), split_pages=8)
     assert isinstance(whole, Document) and [p.page for p in whole.pages] == [1, 2, 3]
     assert lookups.looks == 2, "each object was looked up before it was read"
-    read_or_defer(stage, job, _fetched(inputs.many_pages_pdf(2)), split_pages=8, look_up=False)
+    stage.read_or_defer(job, _fetched(inputs.many_pages_pdf(2)), split_pages=8, look_up=False)
     assert lookups.looks == 2, "look_up=False: the runtime looked already"
 
 
