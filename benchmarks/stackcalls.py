@@ -60,13 +60,13 @@ def no_look_ahead(readings: Any) -> None:
 VARIANTS: dict[str, dict[tuple[str, str], Any]] = {
     "now": {},
     # before the receiver waited for room for a batch: any free room was received at once
-    "receive-any-room": {("pipeline.stream.service", "RECEIVE_TOGETHER"): 1},
+    "receive-any-room": {("pipeline.stream.intake", "RECEIVE_TOGETHER"): 1},
     # before the hold counted a worker's tasks at once (per_worker 2: half of HOLD_S's 1 s)
-    "half-hold": {("pipeline.stream.service", "HOLD_S"): 0.5},
+    "half-hold": {("pipeline.stream.intake", "HOLD_S"): 0.5},
     # before one search looked for a receive's earlier readings: each object's worker searched
     "lookup-per-object": {("pipeline.stream.service", "LookAhead"): no_look_ahead},
     # all three: the stream as it was at 91b7a5e
-    "before": {("pipeline.stream.service", "RECEIVE_TOGETHER"): 1, ("pipeline.stream.service", "HOLD_S"): 0.5,
+    "before": {("pipeline.stream.intake", "RECEIVE_TOGETHER"): 1, ("pipeline.stream.intake", "HOLD_S"): 0.5,
                ("pipeline.stream.service", "LookAhead"): no_look_ahead},
 }
 IDLE = "(between requests)"

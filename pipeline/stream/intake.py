@@ -9,6 +9,10 @@ in hand the receiver waits for room for a whole batch: a receive per message or 
 every free credit at once made of quick objects) is a request, and on the local stack ~20 ms of
 moto's CPU, each. Messages that arrive once the drain has begun are given
 back at once (visibility 0), never held.
+
+How much room there is (:func:`hold_per_worker`, :func:`free_room`, :func:`receive_at_least`) is
+decided here too, from what the loop knows of its workers: how many, how quick their tasks are,
+how many messages still need OCR.
 """
 
 from __future__ import annotations
@@ -21,6 +25,45 @@ import time
 from pipeline.sources.sqs import Message, SqsQueue
 
 log = logging.getLogger("ocr_cluster.stream")
+
+HOLD_S = 1.0  # quick objects: hold about this much work per worker, so SQS is read ten at a time
+MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its objects
+RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
+
+
+def hold_per_worker(prefetch_per_worker: int, task_s: float) -> int:
+    """Messages held per worker: ``prefetch_per_worker``, or more while objects take a fraction of
+    a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
+    meant a receive and a delete for every two, each a round trip the coordinator waits on.
+
+    ``task_s`` (the pool's): a task's share of its worker (from when the worker was free for it,
+    not from when it was handed out: a worker runs several tasks at once, one reading while the
+    others download), so a worker gets through ``1 / task_s`` tasks a second (0: not known yet)."""
+    if task_s <= 0:
+        return prefetch_per_worker
+    return max(prefetch_per_worker, min(MAX_HOLD_PER_WORKER, int(HOLD_S / task_s)))
+
+
+def free_room(workers: int, hold: int, needing_ocr: int, waiting: int) -> int:
+    """Messages the receiver may take now: ``workers`` x ``hold``, less those in flight that still
+    need OCR and those received but not yet taken (``waiting``).
+
+    Messages whose documents only wait for the bulk writer do not count (the writer's own
+    count/bytes bounds limit them), so the engines never idle behind an unflushed batch."""
+    return max(0, max(1, workers * hold) - needing_ocr - waiting)
+
+
+def receive_at_least(workers: int, hold: int, tasks_per_worker: int) -> int:
+    """The fewest messages worth a receive: ``RECEIVE_TOGETHER`` while, that many short of the
+    hold, the workers would still have every task slot busy and one more job each waiting; else
+    one (the workers could run short: any room is received at once).
+
+    Quick objects (a hold of ten a worker) are received ten at a time instead of the one to four
+    that finished since the last receive; a hold too small to wait for a batch behind the work in
+    hand (slow objects: ``prefetch_per_worker``) receives as before."""
+    limit = workers * hold
+    in_hand = workers * (tasks_per_worker + 1)
+    return max(1, min(RECEIVE_TOGETHER, limit - in_hand))
 
 
 class Credits:

@@ -14,6 +14,7 @@ the service is in a hurry (draining, or nothing else on its way).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,6 +118,42 @@ class Settler:
         if not self.since:
             self.since = time.monotonic()
         return hurry or finished >= SETTLE_TOGETHER or time.monotonic() - self.since >= SETTLE_DELAY_S
+
+
+class Heartbeat:
+    """Keeps the in-flight messages invisible: every ``every_s`` their visibility is extended to
+    ``visibility_s``. Its own thread, so a long bulk retry in the loop never lets a message's
+    visibility lapse; it reads the loop's in-flight messages without a lock (a snapshot, retried
+    when the loop changed them during the copy)."""
+
+    def __init__(self, queue: SqsQueue, inflight: dict[str, InFlight], every_s: float, visibility_s: int,
+                 on_beat: Callable[[int], None]) -> None:
+        self.queue = queue
+        self.inflight = inflight
+        self.every_s = every_s
+        self.visibility_s = visibility_s
+        self.on_beat = on_beat  # told how many messages each beat extended (the in-flight gauge)
+
+    def run(self, finished: threading.Event) -> None:
+        """Beat until ``finished`` is set (no extension after that: the loop releases what is left)."""
+        while not finished.wait(self.every_s):
+            messages = self.messages()
+            if not messages:
+                continue
+            try:
+                self.queue.extend(messages, self.visibility_s)
+            except Exception as exc:
+                log.warning("heartbeat failed", extra={"error": str(exc)})
+            self.on_beat(len(messages))
+
+    def messages(self) -> list[Message]:
+        """A snapshot of the in-flight messages, taken safely while the loop changes the dict."""
+        for _ in range(5):
+            try:
+                return [e.message for e in list(self.inflight.values())]
+            except RuntimeError:  # changed size during the copy: try again
+                continue
+        return []
 
 
 def retry_delay(receive_count: int, base_s: int = 5, cap_s: int = 300) -> int:

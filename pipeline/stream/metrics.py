@@ -17,6 +17,17 @@ LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900]
 PAGE_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]
 
 
+def indexed_record(doc: Any, latency_s: float, sent_at: float | None, received_at: float,
+                   indexed_at: float) -> dict[str, Any]:
+    """What the service keeps of an indexed document (its records: what scaling reads, and the
+    stream command's ``--records``): key, pages, latency, when it was sent, received and indexed,
+    its timings and each page's."""
+    return {"doc_id": doc.doc_id, "key": doc.key, "pages": doc.page_count, "latency_s": latency_s,
+            "sent_at": sent_at, "received_at": received_at, "indexed_at": indexed_at, **doc.timings,
+            "page_timings": [{"page": p.page, "decode_s": p.decode_s, "ocr_s": p.ocr_s, "clean_s": p.clean_s,
+                              "geometry_s": p.geometry_s, "source": p.source} for p in doc.pages]}
+
+
 class StreamMetrics:
     """The service's metrics; a no-op when Ray's metrics are unavailable."""
 

@@ -25,19 +25,16 @@ from pipeline.sinks.opensearch import BulkWriter
 from pipeline.sources.sqs import Message, SqsQueue, parse_body
 from pipeline.stream import ledger
 from pipeline.stream.bulk import BulkBuffer
-from pipeline.stream.intake import Intake
-from pipeline.stream.ledger import InFlight, Settler, SplitJob
+from pipeline.stream.intake import Intake, free_room, hold_per_worker, receive_at_least
+from pipeline.stream.ledger import Heartbeat, InFlight, Settler, SplitJob
 from pipeline.stream.lookahead import LookAhead
-from pipeline.stream.metrics import StreamMetrics
+from pipeline.stream.metrics import StreamMetrics, indexed_record
 from pipeline.stream.workers import JobSplit, Task, WorkerPool
 
 log = logging.getLogger("ocr_cluster.stream")
 
-HOLD_S = 1.0  # quick objects: hold about this much work per worker, so SQS is read ten at a time
-MAX_HOLD_PER_WORKER = 10  # the most messages held per worker, however quick its objects
 RECENT_RECORDS = 200  # documents' records kept for the scaling readings (all of them with keep_records)
 HEARTBEAT_JOIN_S = 10.0  # at shutdown: how long an extend call in progress may take to return
-RECEIVE_TOGETHER = 10  # messages worth a receive while the workers have work in hand (SQS's most)
 
 
 class StreamService:
@@ -80,6 +77,8 @@ class StreamService:
         self.records: deque[dict[str, Any]] = deque(maxlen=None if keep_records else RECENT_RECORDS)
         self.publish_failures = 0
         self.settler = Settler(queue_, self._count)
+        self.heartbeat = Heartbeat(queue_, self.inflight, settings.heartbeat_s, settings.visibility_timeout_s,
+                                   self.metrics.in_flight)
         # earlier readings looked for a receive's objects at once (``readings``: OpenSearchReadings)
         self.lookahead = LookAhead(readings) if readings is not None else None
 
@@ -98,7 +97,8 @@ class StreamService:
 
     def run(self) -> int:
         """Serve until stopped (or idle, with ``exit_when_idle_s``); returns the exit code."""
-        heartbeat = threading.Thread(target=self._heartbeat_loop, name="sqs-heartbeat", daemon=True)
+        heartbeat = threading.Thread(target=self.heartbeat.run, args=(self.finished,), name="sqs-heartbeat",
+                                     daemon=True)
         self.intake.start()
         heartbeat.start()
         log.info("stream started", extra={"workers": self.pool.size, "queue": self.queue.url})
@@ -134,7 +134,7 @@ class StreamService:
         self._flush_if_due()
         self._settle_resolved()
         self._maintain_pool()
-        self.intake.set_room(self._free_capacity(), self._receive_at_least())
+        self._set_room()
         if self.lifecycle is not None and self.stopping.is_set():
             self.lifecycle.heartbeat_if_due()
         if self.publisher is not None:
@@ -148,42 +148,17 @@ class StreamService:
             self.publish_failures += 1
             log.warning("metrics publish failed", extra={"error": str(exc), "failures": self.publish_failures})
 
-    def _free_capacity(self) -> int:
-        """Messages the receiver may take now: workers x prefetch, less those still needing OCR.
-
-        Messages whose documents only wait for the bulk writer do not count (the writer's own
-        count/bytes bounds limit them), so the engines never idle behind an unflushed batch.
-        """
-        if self.stopping.is_set():
-            return 0
-        limit = max(1, self.pool.size * self.hold_per_worker())
-        open_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
-        return max(0, limit - open_ocr - self.intake.waiting())
-
-    def _receive_at_least(self) -> int:
-        """The fewest messages worth a receive: ``RECEIVE_TOGETHER`` while, that many short of the
-        hold, the workers would still have every task slot busy and one more job each waiting;
-        else one (the workers could run short: any room is received at once).
-
-        Quick objects (a hold of ten a worker) are received ten at a time instead of the one to
-        four that finished since the last receive; a hold too small to wait for a batch behind
-        the work in hand (slow objects: ``prefetch_per_worker``) receives as before."""
-        limit = self.pool.size * self.hold_per_worker()
-        in_hand = self.pool.size * (self.pool.per_worker + 1)
-        return max(1, min(RECEIVE_TOGETHER, limit - in_hand))
+    def _set_room(self) -> None:
+        """Tell the receiver how many messages the workers have room for, and how many are worth a
+        receive (:mod:`pipeline.stream.intake`); none once the drain has begun."""
+        hold = self.hold_per_worker()
+        needing_ocr = sum(1 for e in self.inflight.values() if e.ocr_open)
+        free = 0 if self.stopping.is_set() else free_room(self.pool.size, hold, needing_ocr, self.intake.waiting())
+        self.intake.set_room(free, receive_at_least(self.pool.size, hold, self.pool.per_worker))
 
     def hold_per_worker(self) -> int:
-        """Messages held per worker: ``prefetch_per_worker``, or more while objects take a fraction of
-        a second (about ``HOLD_S`` of work, at most ``MAX_HOLD_PER_WORKER``): two held one-line scans
-        meant a receive and a delete for every two, each a round trip the coordinator waits on.
-
-        The pool's ``task_s`` is a task's share of its worker (from when the worker was free for it,
-        not from when it was handed out: a worker runs several tasks at once, one reading while the
-        others download), so a worker gets through ``1 / task_s`` tasks a second."""
-        base, task_s = self.s.prefetch_per_worker, self.pool.task_s
-        if task_s <= 0:
-            return base
-        return max(base, min(MAX_HOLD_PER_WORKER, int(HOLD_S / task_s)))
+        """Messages held per worker now (:func:`pipeline.stream.intake.hold_per_worker`)."""
+        return hold_per_worker(self.s.prefetch_per_worker, self.pool.task_s)
 
     def _poll_wait(self) -> int:
         return min(1, self.s.poll_wait_s) if self.exit_when_idle_s is not None else self.s.poll_wait_s
@@ -306,12 +281,7 @@ class StreamService:
     def _record(self, entry: InFlight, doc: Document, indexed_at: float) -> None:
         latency = indexed_at - (entry.message.sent_at or entry.received_at)
         self.metrics.document_indexed(doc, latency)
-        self.records.append({"doc_id": doc.doc_id, "key": doc.key, "pages": doc.page_count, "latency_s": latency,
-                             "sent_at": entry.message.sent_at, "received_at": entry.received_at,
-                             "indexed_at": indexed_at, **doc.timings,
-                             "page_timings": [{"page": p.page, "decode_s": p.decode_s, "ocr_s": p.ocr_s,
-                                               "clean_s": p.clean_s, "geometry_s": p.geometry_s,
-                                               "source": p.source} for p in doc.pages]})
+        self.records.append(indexed_record(doc, latency, entry.message.sent_at, entry.received_at, indexed_at))
 
     def _settle_resolved(self, force: bool = False) -> None:
         hurry = force or self.stopping.is_set() or not self._work_on_its_way()
@@ -332,27 +302,6 @@ class StreamService:
         return ServiceReading(visible=self.queue.depth()["visible"], workers=self.pool.size, pages=self.metrics.pages,
                               uptime_s=time.monotonic() - self.started_at,
                               dead_lettered=self.counts[ledger.DEAD_LETTERED], recent=recent)
-
-    def _heartbeat_loop(self) -> None:
-        """Its own thread, so a long bulk retry in the loop never lets a message's visibility lapse."""
-        while not self.finished.wait(self.s.heartbeat_s):
-            messages = self._in_flight_messages()
-            if not messages:
-                continue
-            try:
-                self.queue.extend(messages, self.s.visibility_timeout_s)
-            except Exception as exc:
-                log.warning("heartbeat failed", extra={"error": str(exc)})
-            self.metrics.in_flight(len(messages))
-
-    def _in_flight_messages(self) -> list[Message]:
-        """A snapshot of the in-flight messages, taken safely while the loop changes the dict."""
-        for _ in range(5):
-            try:
-                return [e.message for e in list(self.inflight.values())]
-            except RuntimeError:  # changed size during the copy: try again
-                continue
-        return []
 
     def _shutdown(self) -> None:
         self._flush_if_due(force=True)

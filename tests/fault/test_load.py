@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from pipeline.devstack.samples import encode, render_page
-from pipeline.stream.service import MAX_HOLD_PER_WORKER
+from pipeline.stream.intake import MAX_HOLD_PER_WORKER
 from tests.fault.invariant import assert_invariant
 
 pytestmark = [pytest.mark.stack, pytest.mark.ray, pytest.mark.tesseract, pytest.mark.slow]
@@ -31,7 +31,7 @@ def test_a_burst_of_messages_keeps_memory_bounded_and_loses_nothing(settings, re
     bulk_docs = 20  # documents read and waiting for the bulk writer are bounded by its own bounds
     service = build_stream(settings.model_copy(update={"bulk_max_delay_s": 1.0, "bulk_max_docs": bulk_docs}),
                            exit_when_idle_s=4)
-    limit = service.pool.size * MAX_HOLD_PER_WORKER  # quick objects: up to ten a worker (stream.service)
+    limit = service.pool.size * MAX_HOLD_PER_WORKER  # quick objects: up to ten a worker (stream.intake)
     peaks = {"held": 0, "to_read": 0, "rss": 0}
     me = psutil.Process()
     rss_before = me.memory_info().rss

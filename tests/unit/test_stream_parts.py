@@ -214,3 +214,16 @@ def test_a_task_waiting_behind_its_workers_others_is_not_charged_for_the_wait() 
     _, back = pool.outstanding[ref]
     assert back is task
 
+
+
+def test_quick_objects_are_held_up_to_ten_a_worker_and_received_ten_at_a_time() -> None:
+    from pipeline.stream.intake import free_room, hold_per_worker, receive_at_least
+
+    assert hold_per_worker(2, 0.0) == 2, "task time not known yet: the prefetch"
+    assert hold_per_worker(2, 1.5) == 2, "slow objects: the prefetch"
+    assert hold_per_worker(2, 0.25) == 4 and hold_per_worker(2, 0.01) == 10, "about a second's work, at most ten"
+    assert free_room(workers=2, hold=10, needing_ocr=5, waiting=3) == 12
+    assert free_room(workers=2, hold=2, needing_ocr=6, waiting=0) == 0, "never below nothing"
+    assert free_room(workers=0, hold=2, needing_ocr=0, waiting=0) == 1, "a pool still starting: room for one"
+    assert receive_at_least(workers=2, hold=10, tasks_per_worker=4) == 10, "work in hand: wait for a whole receive"
+    assert receive_at_least(workers=2, hold=2, tasks_per_worker=4) == 1, "workers could run short: any room"
