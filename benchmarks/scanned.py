@@ -4,7 +4,8 @@ A Mincho face (Noto Serif CJK JP), A4, lines of mixed Japanese words, Latin word
 then the page as it reaches the bucket: at 300 or 200 DPI with or without DPI metadata, turned
 90/180/270 degrees, skewed 3-16 degrees (and 4 on a black platen), set vertically (columns right to left), mixed (a
 horizontal header over a vertical body), or sealed (a colour JPEG with a company's square seal and
-a person's round one pressed over their names, as on Japanese invoices and contracts). Each page
+a person's round one pressed over their names, as on Japanese invoices and contracts; or the same
+kind of page as a scanner set to grey saves it, ``sealed-grey``). Each page
 carries three words of its own (a reference number or a place, a company, a person) so a search
 for them finds exactly it: that is findability.
 Used by ``benchmarks.geometry`` and by the tests of the page-geometry path.
@@ -35,6 +36,7 @@ KINDS = (
     "vertical", "mixed",
     "skewed-16", "platen-4",  # added last: the kinds before them draw the same pages for every seed
     "sealed",
+    "sealed-grey",  # a sealed page as an office scanner set to grey saves it (added last, as above)
 )
 
 CER_BOUND = {"upright": 0.03, "rotated": 0.03, "skewed": 0.02, "platen": 0.02, "vertical": 0.05, "mixed": 0.10,
@@ -122,9 +124,9 @@ def make_page(kind: str, number: int, rng: random.Random, lines: int, prefix: st
         if kind.startswith("platen-"):  # on a flatbed with its lid open (or a scanner's black backing)
             skewed = ImageOps.expand(skewed, round(dpi / 2), fill=15)
         return ScannedPage(f"{prefix}{kind}-{number}.png", png(skewed, dpi), kind, text, words, png(image, dpi))
-    if kind == "sealed":
-        data = sealed_scan(image, body[1], company, person, dpi, rng)
-        return ScannedPage(f"{prefix}sealed-{number}.jpg", data, kind, text, words)
+    if kind in ("sealed", "sealed-grey"):
+        data = sealed_scan(image, body[1], company, person, dpi, rng, grey=kind == "sealed-grey")
+        return ScannedPage(f"{prefix}{kind}-{number}.jpg", data, kind, text, words)
     with_dpi = not kind.endswith("-nodpi")
     data = jpeg(image, dpi) if kind == "upright-200" else png(image, dpi if with_dpi else None)
     return ScannedPage(f"{prefix}{kind}-{number}.{'jpg' if kind == 'upright-200' else 'png'}", data, kind, text, words)
@@ -187,13 +189,15 @@ SEAL_MM = 21  # a company's square seal (角印); a person's round one (認印) 
 SEAL_FACE = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"
 
 
-def sealed_scan(image: Image.Image, line: str, company: str, person: str, dpi: int, rng: random.Random) -> bytes:
+def sealed_scan(image: Image.Image, line: str, company: str, person: str, dpi: int, rng: random.Random,
+                grey: bool = False) -> bytes:
     """The grey page in colour with the company's square seal pressed over ``company`` and the
     person's round seal over ``person``, both on ``line`` (the body's second line, as
     :func:`draw_lines` sets it), as a colour JPEG. Drawn from ``rng``: each seal's ink (of
     ``SEAL_INKS``), size (square 18-24 mm, round 9.5-12), turn (up to 8 degrees either way: seals
     are pressed by hand) and how evenly it took (a faint impression loses up to a quarter of its
-    ink here and there). Seal ink multiplies with the black under it, as ink over toner does."""
+    ink here and there). Seal ink multiplies with the black under it, as ink over toner does.
+    ``grey``: saved in grey (its luminance), as a scanner set to grey scans the page."""
     import numpy as np
 
     font = mincho(font_px(dpi))
@@ -208,8 +212,8 @@ def sealed_scan(image: Image.Image, line: str, company: str, person: str, dpi: i
         middle_x = round(start + draw.textlength(name, font=font) / 2)
         _press(page, np.asarray(seal, dtype=np.float64) / 255, middle_x, middle_y, rng)
     buf = io.BytesIO()
-    Image.fromarray((page * 255).round().astype(np.uint8), "RGB").save(buf, format="JPEG", quality=85,
-                                                                        dpi=(dpi, dpi))
+    scan = Image.fromarray((page * 255).round().astype(np.uint8), "RGB")
+    (scan.convert("L") if grey else scan).save(buf, format="JPEG", quality=85, dpi=(dpi, dpi))
     return buf.getvalue()
 
 

@@ -157,15 +157,16 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
 def _image_page(image: Image.Image | None, number: int, max_pixels: int, drop_stamps: bool = False) -> PageInput:
     """Frame ``number`` of a decoded image as a page: turned upright by its orientation tag, then
     with square pixels (in that order: a quarter turn swaps which axis is the coarse one), then
-    (``drop_stamps``) its coloured stamps read through (:mod:`pipeline.engine.stamps`)."""
+    (``drop_stamps``) its stamps read through (:mod:`pipeline.engine.stamps`)."""
     assert image is not None
     frame, orientation = _image_frame(image, number, max_pixels)
     decoded_upright = orientation_tag(image) != orientation  # Pillow took the tag off as it turned it
     frame, turned = upright(frame, orientation, decoded_upright)
     frame, stretched = square_pixels(frame)
     resolution = image_resolution(frame)
+    grey = frame.mode == "L"
     frame, stamped = without_stamps(frame, resolution.dpi) if drop_stamps else (frame, 0)
-    warning = "; ".join(filter(None, (turned, stretched, stamps_note(stamped))))
+    warning = "; ".join(filter(None, (turned, stretched, stamps_note(stamped, grey))))
     return PageInput(number, image=frame, warning=warning, dpi=resolution.dpi, dpi_source=resolution.source)
 
 

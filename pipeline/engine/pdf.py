@@ -46,11 +46,11 @@ def pdf_page(pdf, number: int, dpi: int, max_pixels: int, drop_stamps: bool = Fa
             scan = embedded_scan(page, dpi, max_pixels)
             if scan is not None:
                 scan_dpi = round(72.0 * max(scan.size) / max(size))
-                scan, stamped = _grey(scan, scan_dpi, drop_stamps)
-                return PageInput(number, image=scan, warning=stamps_note(stamped), dpi=scan_dpi, dpi_source="pdf-scan")
+                scan, note = _grey(scan, scan_dpi, drop_stamps)
+                return PageInput(number, image=scan, warning=note, dpi=scan_dpi, dpi_source="pdf-scan")
             scale, warning = _raster_scale(size, dpi, max_pixels)
-            image, stamped = _grey(_render(page, size, scale), round(scale * 72), drop_stamps)
-            return PageInput(number, image=image, warning="; ".join(filter(None, (warning, stamps_note(stamped)))),
+            image, note = _grey(_render(page, size, scale), round(scale * 72), drop_stamps)
+            return PageInput(number, image=image, warning="; ".join(filter(None, (warning, note))),
                              dpi=round(scale * 72), dpi_source="pdf-render")
         finally:
             page.close()
@@ -117,15 +117,14 @@ def _render(page, size_pt: tuple[float, float], scale: float) -> Image.Image:
     return page.render(scale=scale, rev_byteorder=True).to_pil()
 
 
-def _grey(image: Image.Image, dpi: int, drop_stamps: bool) -> tuple[Image.Image, int]:
-    """The page in 8-bit grey (bilevel scans as they are), its coloured stamps read through first
-    when ``drop_stamps``; and how many there were."""
-    if image.mode in ("1", "L"):
-        return image, 0
-    stamped = 0
-    if drop_stamps:
-        image, stamped = without_stamps(image if image.mode == "RGB" else image.convert("RGB"), dpi)
-    return image.convert("L"), stamped
+def _grey(image: Image.Image, dpi: int, drop_stamps: bool) -> tuple[Image.Image, str]:
+    """The page in 8-bit grey (bilevel scans as they are), its stamps read through first when
+    ``drop_stamps`` (a colour page's before it goes grey); and the note of them."""
+    if image.mode == "1" or not drop_stamps:
+        return (image if image.mode in ("1", "L") else image.convert("L")), ""
+    grey = image.mode == "L"
+    image, stamped = without_stamps(image if grey or image.mode == "RGB" else image.convert("RGB"), dpi)
+    return (image if image.mode == "L" else image.convert("L")), stamps_note(stamped, grey)
 
 
 def _text_layer(page) -> str:

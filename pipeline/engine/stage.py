@@ -30,6 +30,7 @@ from pipeline.engine.documents import OpenedDocument, at_read_resolution, is_lon
 from pipeline.engine.geometry import Reductions, inverted
 from pipeline.engine.ocr import Engine, engine_for, language_data_version
 from pipeline.engine.reading import GeometryOptions, read_page
+from pipeline.engine.stamps import STAMPS_READ_THROUGH
 from pipeline.engine.textclean import clean_text
 from pipeline.errors import OcrClusterError, from_third_party
 from pipeline.models import Document, FetchedObject, Job, PageInput, PageResult, PriorReading, document_id
@@ -242,10 +243,13 @@ class LongDocument:
 def reading_stamp(settings: Settings, engine_version: str, languages: str, vertical_data: str = "") -> str:
     """A short digest of everything that changes what a page reads as: the engine's version, the
     languages with their data fingerprints (and the Latin reader's), the vertical reader's data and
-    :data:`READING_SETTINGS` (less :data:`LATER_READING_SETTINGS` at their earlier values)."""
+    :data:`READING_SETTINGS` (less :data:`LATER_READING_SETTINGS` at their earlier values), and,
+    with stamps read through, on which pages (``stamps.STAMPS_READ_THROUGH``)."""
     described = {"engine_version": engine_version, "languages": languages, "vertical_data": vertical_data,
                  **{name: getattr(settings, name) for name in READING_SETTINGS
                     if getattr(settings, name) != LATER_READING_SETTINGS.get(name, ...)}}
+    if settings.drop_stamps:  # which pages' stamps are read through: readings of fewer kinds are read again
+        described["stamps_read_through"] = STAMPS_READ_THROUGH
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
 
 
