@@ -9,7 +9,7 @@ from typing import Any
 from pipeline.errors import OcrClusterError
 from pipeline.settings import Settings
 from pipeline.sinks.opensearch import make_client, refresh
-from pipeline.sources.dlq import peek
+from pipeline.sources.dlq import error_class_of, peek
 from pipeline.sources.sqs import SqsQueue, parse_body
 
 
@@ -52,7 +52,7 @@ def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, str]:
             name = parse_body(m.body)[0].key
         except (OcrClusterError, IndexError):
             name = m.body
-        out[name] = f"{m.attributes.get('ErrorClass', 'redrive')}: {m.attributes.get('ErrorReason', '')}"
+        out[name] = f"{error_class_of(m)}: {m.attributes.get('ErrorReason', '')}"
     return out
 
 

@@ -104,6 +104,18 @@ def test_grey_pages_without_stamps_photographs_panels_and_bilevel_pages_are_left
     assert without_stamps(bilevel, DPI) == (bilevel, 0)
 
 
+@pytest.mark.parametrize("points", [10.5, 20.0])
+def test_grey_labels_between_black_lines_are_not_taken_for_a_stamp(points: float) -> None:
+    """A form's captions printed in grey, each above its value in black: grey strokes as thick as
+    a seal's, over and under black text, but each caption a patch too small to be a stamp."""
+    for level in (90, 120, 150):
+        form = Image.new("L", scanned.A4_PX[DPI], 255)
+        draw, size = ImageDraw.Draw(form), scanned.font_px(DPI, points)
+        for i, line in enumerate(["氏名", "山田太郎", "住所", "東京都港区", "電話", "0312345678"]):
+            draw.text((180, 180 + round(i * size * 1.6)), line, font=scanned.mincho(size), fill=0 if i % 2 else level)
+        assert without_stamps(form, DPI) == (form, 0), level
+
+
 def test_seals_on_a_page_scanned_in_grey_are_read_through_by_their_mid_grey_strokes() -> None:
     """The colour scan's seal pixels tell where the seals are; in grey only their level and the
     width of their strokes do: both seals found, their ink made paper, the text under them kept."""
